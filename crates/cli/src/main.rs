@@ -1,0 +1,230 @@
+//! `arbitre`: the native command line on the same engine as the page.
+//!
+//! It only parses arguments, reads files and prints; all model logic lives in
+//! `arbitre-engine`. Generated text goes to stdout, everything else to stderr.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use arbitre_engine::{CpuBackend, Engine, GenerateOptions, SamplingParams, Step};
+use arbitre_gguf::{GgufFile, GgufHeader};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "arbitre", version, about = "Run small open-weight LLMs locally (GGUF, llama2.c)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate text; only the generated text is printed on stdout, stats on stderr.
+    Generate(GenerateArgs),
+    /// Print the token ids of a text, space-separated.
+    Tokenize(TokenizeArgs),
+    /// Describe a model file: architecture, sizes, quant types, tokenizer, template.
+    Info(ModelArg),
+}
+
+#[derive(Args)]
+struct ModelArg {
+    /// A GGUF file, or a llama2.c checkpoint (then also give --tokenizer).
+    #[arg(long)]
+    model: PathBuf,
+    /// llama2.c tokenizer file (tokN.bin), for llama2.c checkpoints.
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    #[command(flatten)]
+    model: ModelArg,
+    /// Prompt text; without it generation starts from BOS alone.
+    #[arg(long, default_value = "")]
+    prompt: String,
+    /// Maximum number of generated tokens.
+    #[arg(long, default_value_t = 256)]
+    max_tokens: usize,
+    /// Sampling temperature; 0 is greedy.
+    #[arg(long, default_value_t = 0.8)]
+    temperature: f32,
+    /// Seed of the sampler.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Keep the K most likely tokens (0 = off).
+    #[arg(long, default_value_t = 40)]
+    top_k: usize,
+    /// Nucleus sampling threshold (1 = off).
+    #[arg(long, default_value_t = 0.95)]
+    top_p: f32,
+    /// Min-p threshold (0 = off).
+    #[arg(long, default_value_t = 0.05)]
+    min_p: f32,
+    /// Repetition penalty (1 = off).
+    #[arg(long, default_value_t = 1.0)]
+    repeat_penalty: f32,
+    /// Stop when this string appears (repeatable).
+    #[arg(long)]
+    stop: Vec<String>,
+    /// Do not stop at end-of-generation tokens.
+    #[arg(long)]
+    ignore_eos: bool,
+}
+
+#[derive(Args)]
+struct TokenizeArgs {
+    #[command(flatten)]
+    model: ModelArg,
+    /// Text to tokenize.
+    #[arg(long)]
+    text: String,
+    /// Prepend the BOS token.
+    #[arg(long)]
+    bos: bool,
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("arbitre: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Generate(a) => generate(a),
+        Command::Tokenize(a) => tokenize(a),
+        Command::Info(a) => info(&a.model),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn load(m: &ModelArg) -> Result<Engine<CpuBackend>> {
+    let bytes = read(&m.model)?;
+    if bytes.starts_with(&arbitre_gguf::MAGIC) {
+        return Engine::from_gguf_bytes(CpuBackend, bytes).with_context(|| format!("loading {}", m.model.display()));
+    }
+    let Some(tok) = &m.tokenizer else {
+        bail!("{} is not a GGUF file; for a llama2.c checkpoint pass --tokenizer tokN.bin", m.model.display());
+    };
+    Engine::from_llama2c(CpuBackend, &bytes, &read(tok)?).with_context(|| format!("loading {}", m.model.display()))
+}
+
+fn generate(a: GenerateArgs) -> Result<()> {
+    let engine = load(&a.model)?;
+    let options = GenerateOptions {
+        sampling: SamplingParams {
+            temperature: a.temperature,
+            top_k: a.top_k,
+            top_p: a.top_p,
+            min_p: a.min_p,
+            repeat_penalty: a.repeat_penalty,
+            seed: a.seed,
+            ..SamplingParams::default()
+        },
+        max_tokens: a.max_tokens,
+        stop: a.stop,
+        ignore_eos: a.ignore_eos,
+        n_ctx: None,
+    };
+    let mut run = engine.generate(&a.prompt, options)?;
+    let mut out = std::io::stdout().lock();
+    let reason = loop {
+        match run.step()? {
+            Step::Token { text, .. } => {
+                out.write_all(text.as_bytes())?;
+                out.flush()?;
+            }
+            Step::Done { reason, text } => {
+                out.write_all(text.as_bytes())?;
+                out.flush()?;
+                break reason;
+            }
+        }
+    };
+    let s = run.stats();
+    eprintln!(
+        "\n[{}] prompt {} tok, generated {} tok, stop {:?}; ttft {:.1} ms, prefill {:.1} tok/s, decode {:.1} tok/s",
+        engine.model.backend().name(),
+        s.prompt_tokens,
+        s.generated_tokens,
+        reason,
+        s.ttft_ms,
+        s.prefill_tps,
+        s.decode_tps
+    );
+    Ok(())
+}
+
+fn tokenize(a: TokenizeArgs) -> Result<()> {
+    let engine = load(&a.model)?;
+    let ids = engine.tokenizer.encode(&a.text, a.bos, true)?;
+    let line: Vec<String> = ids.iter().map(u32::to_string).collect();
+    println!("{}", line.join(" "));
+    Ok(())
+}
+
+fn info(m: &ModelArg) -> Result<()> {
+    let bytes = read(&m.model)?;
+    if !bytes.starts_with(&arbitre_gguf::MAGIC) {
+        let engine = load(m)?;
+        println!("format: llama2.c checkpoint");
+        print_config(&engine.model.config);
+        println!("tokenizer: llama2.c SentencePiece BPE, {} tokens", engine.tokenizer.vocab_size());
+        return Ok(());
+    }
+    let header = GgufHeader::parse(&bytes)?;
+    let md = &header.metadata;
+    println!("format: GGUF v{} ({} bytes, {} tensors, {} metadata keys)", header.version, bytes.len(), header.tensors.len(), md.len());
+    if let Ok(name) = md.str("general.name") {
+        println!("name: {name}");
+    }
+    let mut types: std::collections::BTreeMap<String, (usize, u64)> = Default::default();
+    let mut params = 0u64;
+    for t in &header.tensors {
+        let e = types.entry(t.dtype.to_string()).or_default();
+        e.0 += 1;
+        e.1 += t.n_bytes;
+        params += t.n_elements();
+    }
+    println!("parameters: {params}");
+    for (ty, (n, b)) in &types {
+        println!("  {ty}: {n} tensors, {b} bytes");
+    }
+    match GgufFile::from_bytes(bytes).map_err(anyhow::Error::from).and_then(|f| {
+        Engine::from_gguf(CpuBackend, &f).map_err(anyhow::Error::from)
+    }) {
+        Ok(engine) => {
+            print_config(&engine.model.config);
+            let t = &engine.tokenizer;
+            println!(
+                "tokenizer: {} (pre {:?}), {} tokens, bos {:?}, eos {:?}, add_bos {}",
+                t.model_kind(),
+                t.pre(),
+                t.vocab_size(),
+                t.bos(),
+                t.eos(),
+                t.add_bos_default()
+            );
+        }
+        Err(e) => println!("not loadable: {e:#}"),
+    }
+    match md.str("tokenizer.chat_template") {
+        Ok(t) => println!("chat template: {} chars\n{t}", t.len()),
+        Err(_) => println!("chat template: none"),
+    }
+    Ok(())
+}
+
+fn print_config(c: &arbitre_engine::ModelConfig) {
+    println!(
+        "architecture: {}\n  n_embd {}, n_layer {}, n_head {}, n_head_kv {}, head_dim {}, n_ff {}, n_vocab {}, n_ctx_train {}\n  rms_eps {}, rope_theta {}, rope_dim {}",
+        c.arch, c.n_embd, c.n_layer, c.n_head, c.n_head_kv, c.head_dim, c.n_ff, c.n_vocab, c.n_ctx_train, c.rms_eps, c.rope_theta, c.rope_dim
+    );
+}

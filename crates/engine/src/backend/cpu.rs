@@ -1,0 +1,289 @@
+//! The CPU backend: candle's quantized matmul for weights (SIMD: AVX/NEON natively, simd128
+//! on wasm32), plain loops for the small element-wise ops. Quantized weights stay quantized:
+//! activations are quantized on the fly the way ggml does, never the other way round.
+
+use std::borrow::Cow;
+
+use arbitre_gguf::GgmlType;
+use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
+use candle_core::{Device, Module, Tensor};
+
+use super::{AttnShape, Backend, Rope};
+use crate::config::RopeStyle;
+use crate::error::{EngineError, Result};
+use crate::weights::RawTensor;
+
+const NAME: &str = "CPU";
+
+fn err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Backend { backend: NAME, message: e.to_string() }
+}
+
+/// Activations on the CPU: a row-major f32 matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CpuTensor {
+    /// Values, `rows * cols` of them.
+    pub data: Vec<f32>,
+    /// Number of rows (tokens).
+    pub rows: usize,
+    /// Number of columns.
+    pub cols: usize,
+}
+
+impl CpuTensor {
+    fn zeros(rows: usize, cols: usize) -> Self {
+        Self { data: vec![0.0; rows * cols], rows, cols }
+    }
+
+    fn row(&self, r: usize) -> &[f32] {
+        &self.data[r * self.cols..(r + 1) * self.cols]
+    }
+}
+
+/// A weight matrix for the CPU backend.
+pub struct CpuMatrix {
+    qmatmul: QMatMul,
+    out: usize,
+    inp: usize,
+}
+
+/// Per-layer key and value rows, `[n_ctx, kv_dim]` each.
+pub struct CpuKvCache {
+    keys: Vec<Vec<f32>>,
+    values: Vec<Vec<f32>>,
+    kv_dim: usize,
+    n_ctx: usize,
+}
+
+/// The CPU backend.
+#[derive(Clone, Debug, Default)]
+pub struct CpuBackend;
+
+fn candle_dtype(t: &RawTensor<'_>) -> Result<GgmlDType> {
+    Ok(match t.dtype {
+        GgmlType::F32 => GgmlDType::F32,
+        GgmlType::F16 => GgmlDType::F16,
+        GgmlType::BF16 => GgmlDType::BF16,
+        GgmlType::Q4_0 => GgmlDType::Q4_0,
+        GgmlType::Q4_1 => GgmlDType::Q4_1,
+        GgmlType::Q5_0 => GgmlDType::Q5_0,
+        GgmlType::Q5_1 => GgmlDType::Q5_1,
+        GgmlType::Q8_0 => GgmlDType::Q8_0,
+        GgmlType::Q2K => GgmlDType::Q2K,
+        GgmlType::Q3K => GgmlDType::Q3K,
+        GgmlType::Q4K => GgmlDType::Q4K,
+        GgmlType::Q5K => GgmlDType::Q5K,
+        GgmlType::Q6K => GgmlDType::Q6K,
+        GgmlType::Q8K => GgmlDType::Q8K,
+        dtype => {
+            return Err(EngineError::UnsupportedQuant { tensor: t.name.clone(), dtype, op: "matmul", backend: NAME });
+        }
+    })
+}
+
+/// Decodes F32/F16/BF16 bytes to f32 values.
+pub(crate) fn f32_values(t: &RawTensor<'_>) -> Result<Vec<f32>> {
+    let d = &t.data;
+    Ok(match t.dtype {
+        GgmlType::F32 => d.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        GgmlType::F16 => d.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        GgmlType::BF16 => d.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        dtype => {
+            return Err(EngineError::UnsupportedQuant { tensor: t.name.clone(), dtype, op: "vector", backend: NAME });
+        }
+    })
+}
+
+impl Backend for CpuBackend {
+    type Tensor = CpuTensor;
+    type Matrix = CpuMatrix;
+    type Vector = Vec<f32>;
+    type KvCache = CpuKvCache;
+
+    fn name(&self) -> String {
+        if cfg!(target_arch = "wasm32") { "CPU (WASM SIMD)".into() } else { "CPU".into() }
+    }
+
+    fn matrix(&self, t: &RawTensor<'_>) -> Result<CpuMatrix> {
+        let [inp, out] = t.dims[..] else {
+            return Err(EngineError::BadConfig(format!("tensor {:?} is not a matrix: {:?}", t.name, t.dims)));
+        };
+        let (inp, out) = (inp as usize, out as usize);
+        let dtype = candle_dtype(t)?;
+        let storage = QStorage::from_data(Cow::Borrowed(&t.data[..]), &Device::Cpu, dtype).map_err(err)?;
+        let qtensor = QTensor::new(storage, (out, inp)).map_err(err)?;
+        let qmatmul = QMatMul::from_qtensor(qtensor).map_err(err)?;
+        Ok(CpuMatrix { qmatmul, out, inp })
+    }
+
+    fn vector(&self, t: &RawTensor<'_>) -> Result<Vec<f32>> {
+        f32_values(t)
+    }
+
+    fn kv_cache(&self, n_layer: usize, n_ctx: usize, kv_dim: usize) -> Result<CpuKvCache> {
+        Ok(CpuKvCache {
+            keys: vec![vec![0.0; n_ctx * kv_dim]; n_layer],
+            values: vec![vec![0.0; n_ctx * kv_dim]; n_layer],
+            kv_dim,
+            n_ctx,
+        })
+    }
+
+    fn embed(&self, table: &CpuMatrix, tokens: &[u32]) -> Result<CpuTensor> {
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= table.out) {
+            return Err(EngineError::BadConfig(format!("token id {bad} is outside the vocabulary of {}", table.out)));
+        }
+        let ids = Tensor::new(tokens, &Device::Cpu).map_err(err)?;
+        let rows = table.qmatmul.embedding(&ids).map_err(err)?;
+        let data = rows.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(err)?;
+        Ok(CpuTensor { data, rows: tokens.len(), cols: table.inp })
+    }
+
+    fn matmul(&self, x: &CpuTensor, w: &CpuMatrix) -> Result<CpuTensor> {
+        if x.cols != w.inp {
+            return Err(err(format!("matmul of [{}, {}] by a [{}, {}] weight", x.rows, x.cols, w.out, w.inp)));
+        }
+        let xt = Tensor::from_slice(&x.data, (x.rows, x.cols), &Device::Cpu).map_err(err)?;
+        let y = w.qmatmul.forward(&xt).map_err(err)?;
+        let data = y.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(err)?;
+        Ok(CpuTensor { data, rows: x.rows, cols: w.out })
+    }
+
+    fn rms_norm(&self, x: &CpuTensor, w: &Vec<f32>, eps: f32) -> Result<CpuTensor> {
+        if w.len() != x.cols {
+            return Err(err(format!("rms_norm weight of {} over rows of {}", w.len(), x.cols)));
+        }
+        let mut out = CpuTensor::zeros(x.rows, x.cols);
+        for (src, dst) in x.data.chunks_exact(x.cols).zip(out.data.chunks_exact_mut(x.cols)) {
+            let ss: f32 = src.iter().map(|v| v * v).sum::<f32>() / x.cols as f32;
+            let scale = 1.0 / (ss + eps).sqrt();
+            for ((d, s), g) in dst.iter_mut().zip(src).zip(w) {
+                *d = g * (s * scale);
+            }
+        }
+        Ok(out)
+    }
+
+    fn rope(&self, x: &mut CpuTensor, n_head: usize, head_dim: usize, pos: usize, rope: &Rope<'_>) -> Result<()> {
+        if x.cols != n_head * head_dim || rope.inv_freq.len() * 2 > head_dim {
+            return Err(err(format!("rope over rows of {} with {n_head} heads of {head_dim}", x.cols)));
+        }
+        let half = rope.inv_freq.len();
+        for (r, row) in x.data.chunks_exact_mut(x.cols).enumerate() {
+            let p = (pos + r) as f32;
+            for head in row.chunks_exact_mut(head_dim) {
+                for (i, f) in rope.inv_freq.iter().enumerate() {
+                    let (sin, cos) = (p * f).sin_cos();
+                    let (a, b) = match rope.style {
+                        RopeStyle::Interleaved => (2 * i, 2 * i + 1),
+                        RopeStyle::NeoX => (i, i + half),
+                    };
+                    let (x0, x1) = (head[a], head[b]);
+                    head[a] = x0 * cos - x1 * sin;
+                    head[b] = x0 * sin + x1 * cos;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn attention(
+        &self,
+        cache: &mut CpuKvCache,
+        layer: usize,
+        q: &CpuTensor,
+        k: &CpuTensor,
+        v: &CpuTensor,
+        pos: usize,
+        shape: AttnShape,
+    ) -> Result<CpuTensor> {
+        let AttnShape { n_head, n_head_kv, head_dim } = shape;
+        let kv_dim = cache.kv_dim;
+        if q.cols != n_head * head_dim || k.cols != kv_dim || v.cols != kv_dim || n_head_kv * head_dim != kv_dim {
+            return Err(err("attention shapes disagree with the cache".to_string()));
+        }
+        let n_tok = q.rows;
+        if pos + n_tok > cache.n_ctx {
+            return Err(err(format!("position {} is past the context of {}", pos + n_tok, cache.n_ctx)));
+        }
+        let (keys, values) = (&mut cache.keys[layer], &mut cache.values[layer]);
+        keys[pos * kv_dim..(pos + n_tok) * kv_dim].copy_from_slice(&k.data);
+        values[pos * kv_dim..(pos + n_tok) * kv_dim].copy_from_slice(&v.data);
+
+        let group = n_head / n_head_kv;
+        let scale = 1.0 / (head_dim as f32).sqrt();
+        let mut out = CpuTensor::zeros(n_tok, q.cols);
+        let mut scores = vec![0.0f32; pos + n_tok];
+        for t in 0..n_tok {
+            let n_past = pos + t + 1;
+            let q_row = q.row(t);
+            for h in 0..n_head {
+                let kv_off = (h / group) * head_dim;
+                let qh = &q_row[h * head_dim..(h + 1) * head_dim];
+                for (j, s) in scores[..n_past].iter_mut().enumerate() {
+                    let kh = &keys[j * kv_dim + kv_off..j * kv_dim + kv_off + head_dim];
+                    *s = qh.iter().zip(kh).map(|(a, b)| a * b).sum::<f32>() * scale;
+                }
+                softmax(&mut scores[..n_past]);
+                let dst = &mut out.data[t * q.cols + h * head_dim..t * q.cols + (h + 1) * head_dim];
+                for (j, &p) in scores[..n_past].iter().enumerate() {
+                    let vh = &values[j * kv_dim + kv_off..j * kv_dim + kv_off + head_dim];
+                    for (d, x) in dst.iter_mut().zip(vh) {
+                        *d += p * x;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn silu_mul(&self, gate: &CpuTensor, up: &CpuTensor) -> Result<CpuTensor> {
+        if gate.data.len() != up.data.len() {
+            return Err(err("silu_mul of tensors of different sizes".to_string()));
+        }
+        let data = gate.data.iter().zip(&up.data).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
+        Ok(CpuTensor { data, rows: gate.rows, cols: gate.cols })
+    }
+
+    fn add_assign(&self, a: &mut CpuTensor, b: &CpuTensor) -> Result<()> {
+        if a.data.len() != b.data.len() {
+            return Err(err("add of tensors of different sizes".to_string()));
+        }
+        a.data.iter_mut().zip(&b.data).for_each(|(x, y)| *x += y);
+        Ok(())
+    }
+
+    fn add_bias(&self, x: &mut CpuTensor, b: &Vec<f32>) -> Result<()> {
+        if b.len() != x.cols {
+            return Err(err(format!("bias of {} over rows of {}", b.len(), x.cols)));
+        }
+        for row in x.data.chunks_exact_mut(x.cols) {
+            row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+        }
+        Ok(())
+    }
+
+    fn last_row(&self, x: &CpuTensor) -> Result<CpuTensor> {
+        if x.rows == 0 {
+            return Err(err("last row of an empty tensor".to_string()));
+        }
+        Ok(CpuTensor { data: x.row(x.rows - 1).to_vec(), rows: 1, cols: x.cols })
+    }
+
+    fn read_row(&self, x: &CpuTensor) -> Result<Vec<f32>> {
+        Ok(x.data.clone())
+    }
+}
+
+/// In-place numerically stable softmax.
+pub(crate) fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in x.iter_mut() {
+        *v /= sum;
+    }
+}

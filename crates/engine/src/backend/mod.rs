@@ -1,0 +1,83 @@
+//! The compute interface the model graph is written against.
+//!
+//! The graph in [`crate::model`] only calls these operations, so a second backend (WebGPU)
+//! plugs in without a second model implementation. Activations are row-major `[rows, cols]`
+//! f32 matrices, one row per token.
+
+pub mod cpu;
+
+use crate::config::RopeStyle;
+use crate::error::Result;
+use crate::weights::RawTensor;
+
+/// Attention geometry of one layer.
+#[derive(Clone, Copy, Debug)]
+pub struct AttnShape {
+    /// Query heads.
+    pub n_head: usize,
+    /// Key/value heads.
+    pub n_head_kv: usize,
+    /// Width of each head.
+    pub head_dim: usize,
+}
+
+/// Rotary position embedding parameters.
+#[derive(Clone, Debug)]
+pub struct Rope<'a> {
+    /// Inverse frequency of each rotated pair.
+    pub inv_freq: &'a [f32],
+    /// How pairs are formed.
+    pub style: RopeStyle,
+}
+
+/// A compute backend: owns weights and activations in its own memory.
+pub trait Backend {
+    /// An activation matrix `[rows, cols]`.
+    type Tensor;
+    /// A weight matrix `[out, in]`, possibly quantized; multiplied as `x · Wᵀ`.
+    type Matrix;
+    /// An f32 vector (norm weights, biases).
+    type Vector;
+    /// Keys and values of past positions for every layer.
+    type KvCache;
+
+    /// Human-readable name, e.g. "CPU SIMD".
+    fn name(&self) -> String;
+
+    /// Uploads a weight matrix (dims `[in, out]` in ggml order).
+    fn matrix(&self, t: &RawTensor<'_>) -> Result<Self::Matrix>;
+    /// Uploads a vector (F32/F16/BF16 data).
+    fn vector(&self, t: &RawTensor<'_>) -> Result<Self::Vector>;
+    /// Allocates a KV cache.
+    fn kv_cache(&self, n_layer: usize, n_ctx: usize, kv_dim: usize) -> Result<Self::KvCache>;
+
+    /// Looks rows of an embedding table up: one output row per token.
+    fn embed(&self, table: &Self::Matrix, tokens: &[u32]) -> Result<Self::Tensor>;
+    /// `x · Wᵀ`: `[rows, in]` → `[rows, out]`.
+    fn matmul(&self, x: &Self::Tensor, w: &Self::Matrix) -> Result<Self::Tensor>;
+    /// Row-wise RMSNorm times a weight vector.
+    fn rms_norm(&self, x: &Self::Tensor, w: &Self::Vector, eps: f32) -> Result<Self::Tensor>;
+    /// Rotates each head of each row; row `i` is at position `pos + i`.
+    fn rope(&self, x: &mut Self::Tensor, n_head: usize, head_dim: usize, pos: usize, rope: &Rope<'_>) -> Result<()>;
+    /// Appends `k`, `v` at positions `pos..` of layer `layer` and returns causal attention of `q`.
+    fn attention(
+        &self,
+        cache: &mut Self::KvCache,
+        layer: usize,
+        q: &Self::Tensor,
+        k: &Self::Tensor,
+        v: &Self::Tensor,
+        pos: usize,
+        shape: AttnShape,
+    ) -> Result<Self::Tensor>;
+    /// `silu(gate) * up`, element-wise.
+    fn silu_mul(&self, gate: &Self::Tensor, up: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `a += b`, element-wise.
+    fn add_assign(&self, a: &mut Self::Tensor, b: &Self::Tensor) -> Result<()>;
+    /// Adds a bias vector to every row.
+    fn add_bias(&self, x: &mut Self::Tensor, b: &Self::Vector) -> Result<()>;
+    /// The last row alone.
+    fn last_row(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Copies a one-row tensor back to the host.
+    fn read_row(&self, x: &Self::Tensor) -> Result<Vec<f32>>;
+}

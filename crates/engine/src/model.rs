@@ -1,0 +1,154 @@
+//! The one transformer graph (llama family), written against [`Backend`].
+
+use arbitre_gguf::GgufFile;
+
+use crate::backend::{AttnShape, Backend, Rope};
+use crate::config::ModelConfig;
+use crate::error::{EngineError, Result};
+use crate::weights::WeightSource;
+
+struct Layer<B: Backend> {
+    attn_norm: B::Vector,
+    wq: B::Matrix,
+    wk: B::Matrix,
+    wv: B::Matrix,
+    wo: B::Matrix,
+    ffn_norm: B::Vector,
+    w_gate: B::Matrix,
+    w_up: B::Matrix,
+    w_down: B::Matrix,
+}
+
+/// A model's weights on a backend, plus its configuration. Immutable once loaded: per-run
+/// state lives in a [`Session`].
+pub struct Model<B: Backend> {
+    /// Hyper-parameters.
+    pub config: ModelConfig,
+    backend: B,
+    tok_embd: B::Matrix,
+    layers: Vec<Layer<B>>,
+    output_norm: B::Vector,
+    /// `None` when the output projection is tied to the embedding table.
+    output: Option<B::Matrix>,
+    inv_freq: Vec<f32>,
+}
+
+/// Per-run state: the KV cache and how many positions it holds.
+pub struct Session<B: Backend> {
+    cache: B::KvCache,
+    pos: usize,
+    n_ctx: usize,
+}
+
+impl<B: Backend> Session<B> {
+    /// Positions already in the cache.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Capacity of the cache.
+    pub fn n_ctx(&self) -> usize {
+        self.n_ctx
+    }
+}
+
+impl<B: Backend> Model<B> {
+    /// Uploads the weights of `source` to `backend`, checking every shape against `config`.
+    pub fn load(backend: B, config: ModelConfig, source: &dyn WeightSource) -> Result<Self> {
+        config.validate()?;
+        let c = &config;
+        let (d, kv, ff) = (c.n_embd, c.kv_dim(), c.n_ff);
+        let matrix = |name: &str, inp: usize, out: usize| -> Result<B::Matrix> {
+            let t = source.require(name)?;
+            t.expect_dims(&[inp, out])?;
+            backend.matrix(&t)
+        };
+        let vector = |name: &str, n: usize| -> Result<B::Vector> {
+            let t = source.require(name)?;
+            t.expect_dims(&[n])?;
+            backend.vector(&t)
+        };
+        let tok_embd = matrix("token_embd.weight", d, c.n_vocab)?;
+        let mut layers = Vec::with_capacity(c.n_layer);
+        for i in 0..c.n_layer {
+            let n = |s: &str| format!("blk.{i}.{s}.weight");
+            layers.push(Layer {
+                attn_norm: vector(&n("attn_norm"), d)?,
+                wq: matrix(&n("attn_q"), d, c.n_head * c.head_dim)?,
+                wk: matrix(&n("attn_k"), d, kv)?,
+                wv: matrix(&n("attn_v"), d, kv)?,
+                wo: matrix(&n("attn_output"), c.n_head * c.head_dim, d)?,
+                ffn_norm: vector(&n("ffn_norm"), d)?,
+                w_gate: matrix(&n("ffn_gate"), d, ff)?,
+                w_up: matrix(&n("ffn_up"), d, ff)?,
+                w_down: matrix(&n("ffn_down"), ff, d)?,
+            });
+        }
+        let output_norm = vector("output_norm.weight", d)?;
+        let output = match source.get("output.weight") {
+            Some(_) => Some(matrix("output.weight", d, c.n_vocab)?),
+            None => None,
+        };
+        let inv_freq = config.rope_inv_freq();
+        Ok(Self { config, backend, tok_embd, layers, output_norm, output, inv_freq })
+    }
+
+    /// Loads a GGUF model: reads its configuration, then its weights.
+    pub fn from_gguf(backend: B, file: &GgufFile) -> Result<Self> {
+        let embd = file
+            .header
+            .tensor("token_embd.weight")
+            .ok_or_else(|| EngineError::MissingTensor("token_embd.weight".into()))?;
+        let n_vocab = embd.dims.get(1).copied().unwrap_or(0) as usize;
+        let config = ModelConfig::from_metadata(file.metadata(), n_vocab)?;
+        Self::load(backend, config, file)
+    }
+
+    /// The backend the weights live on.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// A fresh session with a cache of `n_ctx` positions (capped at the training context).
+    pub fn session(&self, n_ctx: usize) -> Result<Session<B>> {
+        let n_ctx = n_ctx.clamp(1, self.config.n_ctx_train);
+        let cache = self.backend.kv_cache(self.config.n_layer, n_ctx, self.config.kv_dim())?;
+        Ok(Session { cache, pos: 0, n_ctx })
+    }
+
+    /// Runs `tokens` through the model at the session's next positions and returns the logits
+    /// of the last one.
+    pub fn forward(&self, session: &mut Session<B>, tokens: &[u32]) -> Result<Vec<f32>> {
+        if tokens.is_empty() {
+            return Err(EngineError::BadConfig("forward pass over zero tokens".into()));
+        }
+        if session.pos + tokens.len() > session.n_ctx {
+            return Err(EngineError::PromptTooLong { tokens: session.pos + tokens.len(), n_ctx: session.n_ctx });
+        }
+        let b = &self.backend;
+        let c = &self.config;
+        let pos = session.pos;
+        let rope = Rope { inv_freq: &self.inv_freq, style: c.rope_style };
+        let shape = AttnShape { n_head: c.n_head, n_head_kv: c.n_head_kv, head_dim: c.head_dim };
+        let mut x = b.embed(&self.tok_embd, tokens)?;
+        for (i, l) in self.layers.iter().enumerate() {
+            let h = b.rms_norm(&x, &l.attn_norm, c.rms_eps)?;
+            let mut q = b.matmul(&h, &l.wq)?;
+            let mut k = b.matmul(&h, &l.wk)?;
+            let v = b.matmul(&h, &l.wv)?;
+            b.rope(&mut q, c.n_head, c.head_dim, pos, &rope)?;
+            b.rope(&mut k, c.n_head_kv, c.head_dim, pos, &rope)?;
+            let att = b.attention(&mut session.cache, i, &q, &k, &v, pos, shape)?;
+            b.add_assign(&mut x, &b.matmul(&att, &l.wo)?)?;
+
+            let h = b.rms_norm(&x, &l.ffn_norm, c.rms_eps)?;
+            let act = b.silu_mul(&b.matmul(&h, &l.w_gate)?, &b.matmul(&h, &l.w_up)?)?;
+            b.add_assign(&mut x, &b.matmul(&act, &l.w_down)?)?;
+        }
+        session.pos += tokens.len();
+        let last = b.last_row(&x)?;
+        let h = b.rms_norm(&last, &self.output_norm, c.rms_eps)?;
+        let logits = b.matmul(&h, self.output.as_ref().unwrap_or(&self.tok_embd))?;
+        b.read_row(&logits)
+    }
+}

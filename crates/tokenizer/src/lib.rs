@@ -1,0 +1,1 @@
+//! Tokenizers built from GGUF metadata (placeholder while the crate is written).

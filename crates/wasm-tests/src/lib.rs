@@ -1,0 +1,1 @@
+//! wasm32 golden tests (see tests/).

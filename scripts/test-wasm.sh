@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Run the wasm32 test suite (crate `arbitre-wasm-tests`) in headless Chromium.
+#
+# Usage: scripts/test-wasm.sh [extra `cargo test` args, e.g. `--release` or `-- --nocapture`]
+#
+# Idempotent and CI-ready: it installs what is missing (wasm32 target,
+# wasm-bindgen-cli at the exact Cargo.lock version, Debian chromium +
+# chromium-driver when running as root), then runs
+#   cargo test -p arbitre-wasm-tests --target wasm32-unknown-unknown
+# through wasm-bindgen-test-runner + chromedriver with a fresh Chromium
+# profile, and exits non-zero if the build or any test fails, if no test ran
+# at all, or if the whole thing exceeds $WASM_TEST_TIMEOUT.
+#
+# Environment knobs (all optional):
+#   WASM_TEST_TIMEOUT          overall limit in seconds, build included (default 1800)
+#   WASM_BINDGEN_TEST_TIMEOUT  limit per test binary inside the browser (default 600;
+#                              wasm-bindgen's own default of 20 s is too short for
+#                              running a model in a debug build)
+#   CHROMEDRIVER               chromedriver binary (default: /usr/bin/chromedriver or PATH)
+#   CHROME_BIN                 Chromium binary (default: /usr/bin/chromium or PATH)
+#   WASM_TEST_EXTRA_CHROME_ARGS extra space-separated Chromium switches
+#   WASM_TEST_KEEP_TMP=1       keep the temp dir (profile, webdriver.json, chromedriver.log)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+TARGET=wasm32-unknown-unknown
+PKG=arbitre-wasm-tests
+WASM_TEST_TIMEOUT="${WASM_TEST_TIMEOUT:-1800}"
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}"
+
+log() { printf '[test-wasm] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# --- 1. Rust target -----------------------------------------------------------
+if command -v rustup >/dev/null 2>&1; then
+    if ! rustup target list --installed | grep -qx "$TARGET"; then
+        log "installing rust target $TARGET"
+        rustup target add "$TARGET"
+    fi
+fi
+
+# --- 2. wasm-bindgen-cli at the exact Cargo.lock version ----------------------
+[ -f Cargo.lock ] || cargo generate-lockfile
+WB_VERSION="$(awk '
+    /^\[\[package\]\]/ { name = "" }
+    /^name = "wasm-bindgen"$/ { name = "wasm-bindgen"; next }
+    name == "wasm-bindgen" && /^version = / { gsub(/version = |"/, ""); print; exit }
+' Cargo.lock)"
+[ -n "$WB_VERSION" ] || die "wasm-bindgen not found in Cargo.lock"
+
+installed_wb=""
+if command -v wasm-bindgen-test-runner >/dev/null 2>&1; then
+    installed_wb="$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{print $2}')"
+fi
+if [ "$installed_wb" != "$WB_VERSION" ]; then
+    log "installing wasm-bindgen-cli $WB_VERSION (found: ${installed_wb:-none})"
+    if ! cargo install wasm-bindgen-cli --version "$WB_VERSION" --locked; then
+        # --locked can fail when the registry (e.g. a lagging mirror) lacks a
+        # crate version pinned in wasm-bindgen-cli's lockfile.
+        log "WARNING: 'cargo install --locked' failed; retrying without --locked"
+        cargo install wasm-bindgen-cli --version "$WB_VERSION"
+    fi
+    installed_wb="$(wasm-bindgen-test-runner --version | awk '{print $2}')"
+    [ "$installed_wb" = "$WB_VERSION" ] \
+        || die "wasm-bindgen-test-runner is $installed_wb, Cargo.lock wants $WB_VERSION (check PATH)"
+fi
+
+# --- 3. Chromium + chromedriver ----------------------------------------------
+find_bin() { # preferred-path fallback-names...
+    local p="$1"; shift
+    if [ -x "$p" ]; then echo "$p"; return 0; fi
+    local n
+    for n in "$@"; do
+        if command -v "$n" >/dev/null 2>&1; then command -v "$n"; return 0; fi
+    done
+    return 1
+}
+CHROME_BIN="${CHROME_BIN:-$(find_bin /usr/bin/chromium chromium chromium-browser || true)}"
+CHROMEDRIVER="${CHROMEDRIVER:-$(find_bin /usr/bin/chromedriver chromedriver || true)}"
+if [ -z "$CHROME_BIN" ] || [ -z "$CHROMEDRIVER" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing chromium + chromium-driver with apt-get"
+        DEBIAN_FRONTEND=noninteractive apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+        CHROME_BIN="$(find_bin /usr/bin/chromium chromium)"
+        CHROMEDRIVER="$(find_bin /usr/bin/chromedriver chromedriver)"
+    else
+        die "chromium and/or chromedriver missing; install them (Debian: apt-get install chromium chromium-driver)"
+    fi
+fi
+export CHROMEDRIVER
+chrome_ver="$("$CHROME_BIN" --version 2>/dev/null | grep -oE '[0-9]+(\.[0-9]+)+' | head -n1)"
+driver_ver="$("$CHROMEDRIVER" --version 2>/dev/null | grep -oE '[0-9]+(\.[0-9]+)+' | head -n1)"
+log "chromium $chrome_ver ($CHROME_BIN), chromedriver $driver_ver ($CHROMEDRIVER), wasm-bindgen $WB_VERSION"
+[ "${chrome_ver%%.*}" = "${driver_ver%%.*}" ] \
+    || die "chromium ($chrome_ver) and chromedriver ($driver_ver) major versions differ"
+
+# --- 4. Fresh profile + webdriver capabilities ---------------------------------
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/arbitre-wasm-test.XXXXXX")"
+cleanup() {
+    if [ -n "${WASM_TEST_KEEP_TMP:-}" ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+PROFILE="$WORK/profile"
+mkdir -p "$PROFILE"
+
+chrome_args=(
+    --headless=new --no-sandbox --disable-quic --no-first-run
+    --disable-background-networking --disable-component-update --disable-sync
+    --disable-dev-shm-usage --enable-unsafe-webgpu
+    "--user-data-dir=$PROFILE"
+)
+# shellcheck disable=SC2206 # word splitting intended
+chrome_args+=(${WASM_TEST_EXTRA_CHROME_ARGS:-})
+json_args=""
+for a in "${chrome_args[@]}"; do
+    a="${a//\\/\\\\}"; a="${a//\"/\\\"}"
+    json_args+="${json_args:+, }\"$a\""
+done
+cat >"$WORK/webdriver.json" <<EOF
+{
+  "goog:chromeOptions": {
+    "binary": "$CHROME_BIN",
+    "args": [$json_args]
+  }
+}
+EOF
+# wasm-bindgen-test-runner reads capabilities from this file (instead of
+# ./webdriver.json in the crate directory).
+export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$WORK/webdriver.json"
+export CHROMEDRIVER_ARGS="--log-path=$WORK/chromedriver.log"
+
+# --- 5. Build + run -------------------------------------------------------------
+log "cargo test -p $PKG --target $TARGET $* (timeout ${WASM_TEST_TIMEOUT}s, per-binary ${WASM_BINDGEN_TEST_TIMEOUT}s)"
+start=$(date +%s)
+set +e
+timeout --kill-after=30 "$WASM_TEST_TIMEOUT" \
+    cargo test -p "$PKG" --target "$TARGET" "$@" 2>&1 | tee "$WORK/output.log"
+status=${PIPESTATUS[0]}
+set -e
+elapsed=$(( $(date +%s) - start ))
+
+passed=$(grep -aoE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$WORK/output.log" \
+    | awk '{ s += $4 } END { print s + 0 }')
+
+fail() {
+    log "FAILED: $* (after ${elapsed}s)"
+    if [ -s "$WORK/chromedriver.log" ]; then
+        log "last lines of chromedriver.log:"
+        tail -n 40 "$WORK/chromedriver.log" >&2
+    fi
+    exit 1
+}
+case $status in
+    0) ;;
+    124 | 137) fail "timed out after ${WASM_TEST_TIMEOUT}s (WASM_TEST_TIMEOUT)" ;;
+    *) fail "cargo test exited with status $status" ;;
+esac
+case "$*" in
+    *--no-run*) log "OK: built (--no-run) in ${elapsed}s"; exit 0 ;;
+esac
+[ "$passed" -gt 0 ] || fail "no test ran (0 passed)"
+log "OK: $passed wasm test(s) passed in headless Chromium in ${elapsed}s"
