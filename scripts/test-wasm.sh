@@ -99,8 +99,33 @@ log "chromium $chrome_ver ($CHROME_BIN), chromedriver $driver_ver ($CHROMEDRIVER
 
 # --- 4. Fresh profile + webdriver capabilities ---------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/arbitre-wasm-test.XXXXXX")"
+# When a test hangs the renderer, wasm-bindgen-test-runner gives up after
+# WASM_BINDGEN_TEST_TIMEOUT but cannot close the window, and chromedriver
+# leaves Chromium running. Kill whatever is left in timeout's process group.
+kill_leftovers() {
+    local pg i
+    pg="$(cat "$WORK/pgid" 2>/dev/null)" || return 0
+    rm -f "$WORK/pgid"
+    [ -n "$pg" ] && kill -0 -- "-$pg" 2>/dev/null || return 0
+    log "killing leftover processes (Chromium?) of process group $pg"
+    kill -TERM -- "-$pg" 2>/dev/null || true
+    for i in 1 2 3 4 5 6; do kill -0 -- "-$pg" 2>/dev/null || return 0; sleep 0.5; done
+    kill -KILL -- "-$pg" 2>/dev/null || true
+    for i in 1 2 3 4 5 6; do kill -0 -- "-$pg" 2>/dev/null || return 0; sleep 0.5; done
+}
 cleanup() {
-    if [ -n "${WASM_TEST_KEEP_TMP:-}" ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+    kill_leftovers
+    if [ -n "${WASM_TEST_KEEP_TMP:-}" ]; then
+        log "kept $WORK"
+        return
+    fi
+    # A dying Chromium may still be writing its profile for a moment.
+    local i
+    for i in 1 2 3 4 5; do
+        rm -rf "$WORK" 2>/dev/null && return
+        sleep 1
+    done
+    log "WARNING: could not remove $WORK"
 }
 trap cleanup EXIT
 PROFILE="$WORK/profile"
@@ -136,18 +161,28 @@ export CHROMEDRIVER_ARGS="--log-path=$WORK/chromedriver.log"
 log "cargo test -p $PKG --target $TARGET $* (timeout ${WASM_TEST_TIMEOUT}s, per-binary ${WASM_BINDGEN_TEST_TIMEOUT}s)"
 start=$(date +%s)
 set +e
-timeout --kill-after=30 "$WASM_TEST_TIMEOUT" \
-    cargo test -p "$PKG" --target "$TARGET" "$@" 2>&1 | tee "$WORK/output.log"
-status=${PIPESTATUS[0]}
+{
+    # `timeout` puts itself and everything it starts (cargo, the runner,
+    # chromedriver, Chromium) in a fresh process group whose id is its pid.
+    timeout --kill-after=30 "$WASM_TEST_TIMEOUT" \
+        cargo test -p "$PKG" --target "$TARGET" "$@" 2>&1 &
+    echo $! >"$WORK/pgid"
+    wait $!
+    echo $? >"$WORK/status"
+    kill_leftovers
+} | tee "$WORK/output.log"
+status=$(cat "$WORK/status" 2>/dev/null || echo 1)
 set -e
 elapsed=$(( $(date +%s) - start ))
 
-passed=$(grep -aoE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$WORK/output.log" \
+passed=$({ grep -aoE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$WORK/output.log" || true; } \
     | awk '{ s += $4 } END { print s + 0 }')
 
 fail() {
     log "FAILED: $* (after ${elapsed}s)"
-    if [ -s "$WORK/chromedriver.log" ]; then
+    # The driver log only helps when the browser side broke (no test summary).
+    if [ -s "$WORK/chromedriver.log" ] \
+        && ! grep -aq '^test result: ' "$WORK/output.log"; then
         log "last lines of chromedriver.log:"
         tail -n 40 "$WORK/chromedriver.log" >&2
     fi

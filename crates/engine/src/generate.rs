@@ -185,10 +185,11 @@ impl<B: Backend> Generator<B> {
         if n_generated >= self.options.max_tokens {
             return Ok(self.finish(StopReason::MaxTokens));
         }
-        let input = if n_generated == 0 { &self.tokens[..] } else { &self.tokens[self.tokens.len() - 1..] };
-        if self.session.pos() + input.len() > self.session.n_ctx() {
+        // The whole sequence, prompt included, must fit the context window.
+        if self.tokens.len() >= self.session.n_ctx() {
             return Ok(self.finish(StopReason::ContextFull));
         }
+        let input = if n_generated == 0 { &self.tokens[..] } else { &self.tokens[self.tokens.len() - 1..] };
         let mut logits = self.model.forward(&mut self.session, input)?;
         let id = self.sampler.sample(&mut logits, &self.tokens);
 

@@ -104,6 +104,19 @@ impl<B: Backend> Model<B> {
         Self::load(backend, config, file)
     }
 
+    /// Bytes taken by the weight matrices on the backend.
+    pub fn weight_bytes(&self) -> usize {
+        let b = &self.backend;
+        let layers: usize = self
+            .layers
+            .iter()
+            .map(|l| {
+                [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down].iter().map(|m| b.matrix_bytes(m)).sum::<usize>()
+            })
+            .sum();
+        layers + b.matrix_bytes(&self.tok_embd) + self.output.as_ref().map_or(0, |m| b.matrix_bytes(m))
+    }
+
     /// The backend the weights live on.
     pub fn backend(&self) -> &B {
         &self.backend

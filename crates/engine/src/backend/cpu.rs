@@ -116,6 +116,13 @@ impl Backend for CpuBackend {
         Ok(CpuMatrix { qmatmul, out, inp })
     }
 
+    fn matrix_bytes(&self, m: &CpuMatrix) -> usize {
+        match &m.qmatmul {
+            QMatMul::QTensor(t) => t.storage_size_in_bytes(),
+            QMatMul::Tensor(t) | QMatMul::TensorF16(t) => t.elem_count() * t.dtype().size_in_bytes(),
+        }
+    }
+
     fn vector(&self, t: &RawTensor<'_>) -> Result<Vec<f32>> {
         f32_values(t)
     }

@@ -46,6 +46,8 @@ pub trait Backend {
 
     /// Uploads a weight matrix (dims `[in, out]` in ggml order).
     fn matrix(&self, t: &RawTensor<'_>) -> Result<Self::Matrix>;
+    /// Bytes a weight matrix occupies on the backend.
+    fn matrix_bytes(&self, m: &Self::Matrix) -> usize;
     /// Uploads a vector (F32/F16/BF16 data).
     fn vector(&self, t: &RawTensor<'_>) -> Result<Self::Vector>;
     /// Allocates a KV cache.

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test of arbitre: native (unit, golden, robustness, CLI) then the wasm32 build
+# in headless Chromium. Installs what it needs on a fresh Debian machine (idempotent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export ARBITRE_FIXTURES="${ARBITRE_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"
+# Build output lives outside the clone so a fresh clone reuses it; nothing depends on it.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/arbitre/target}"
+export CARGO_TERM_COLOR=never
+
+if [ ! -d "$ARBITRE_FIXTURES/stories260K" ]; then
+  echo "fixtures not found at $ARBITRE_FIXTURES (expected ../shared/fixtures beside the checkout)" >&2
+  exit 1
+fi
+
+echo "== native tests (cargo test --workspace)"
+cargo test --workspace --locked 2>&1
+
+echo "== wasm32 tests in headless Chromium"
+bash scripts/test-wasm.sh
