@@ -102,16 +102,23 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/arbitre-wasm-test.XXXXXX")"
 # When a test hangs the renderer, wasm-bindgen-test-runner gives up after
 # WASM_BINDGEN_TEST_TIMEOUT but cannot close the window, and chromedriver
 # leaves Chromium running. Kill whatever is left in timeout's process group.
+group_alive() { # pgid: does the group have a live (non-zombie) member?
+    if command -v ps >/dev/null 2>&1; then
+        ps -eo pgid=,stat= | awk -v pg="$1" '$1 == pg && $2 !~ /^Z/ { f = 1 } END { exit !f }'
+    else
+        kill -0 -- "-$1" 2>/dev/null
+    fi
+}
 kill_leftovers() {
-    local pg i
+    local pg
     pg="$(cat "$WORK/pgid" 2>/dev/null)" || return 0
     rm -f "$WORK/pgid"
-    [ -n "$pg" ] && kill -0 -- "-$pg" 2>/dev/null || return 0
+    [ -n "$pg" ] && group_alive "$pg" || return 0
     log "killing leftover processes (Chromium?) of process group $pg"
     kill -TERM -- "-$pg" 2>/dev/null || true
-    for i in 1 2 3 4 5 6; do kill -0 -- "-$pg" 2>/dev/null || return 0; sleep 0.5; done
+    for _ in 1 2 3 4 5 6; do group_alive "$pg" || return 0; sleep 0.5; done
     kill -KILL -- "-$pg" 2>/dev/null || true
-    for i in 1 2 3 4 5 6; do kill -0 -- "-$pg" 2>/dev/null || return 0; sleep 0.5; done
+    for _ in 1 2 3 4 5 6; do group_alive "$pg" || return 0; sleep 0.5; done
 }
 cleanup() {
     kill_leftovers
@@ -120,16 +127,17 @@ cleanup() {
         return
     fi
     # A dying Chromium may still be writing its profile for a moment.
-    local i
-    for i in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
         rm -rf "$WORK" 2>/dev/null && return
         sleep 1
     done
     log "WARNING: could not remove $WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 PROFILE="$WORK/profile"
-mkdir -p "$PROFILE"
+mkdir -p "$PROFILE" "$WORK/tmp"
 
 chrome_args=(
     --headless=new --no-sandbox --disable-quic --no-first-run
@@ -164,7 +172,9 @@ set +e
 {
     # `timeout` puts itself and everything it starts (cargo, the runner,
     # chromedriver, Chromium) in a fresh process group whose id is its pid.
-    timeout --kill-after=30 "$WASM_TEST_TIMEOUT" \
+    # TMPDIR: chromedriver and Chromium leave org.chromium.Chromium.* dirs in
+    # the temp dir when the runner kills chromedriver; keep them in $WORK.
+    TMPDIR="$WORK/tmp" timeout --kill-after=30 "$WASM_TEST_TIMEOUT" \
         cargo test -p "$PKG" --target "$TARGET" "$@" 2>&1 &
     echo $! >"$WORK/pgid"
     wait $!
@@ -183,8 +193,9 @@ fail() {
     # The driver log only helps when the browser side broke (no test summary).
     if [ -s "$WORK/chromedriver.log" ] \
         && ! grep -aq '^test result: ' "$WORK/output.log"; then
-        log "last lines of chromedriver.log:"
-        tail -n 40 "$WORK/chromedriver.log" >&2
+        log "chromedriver.log (launch line, warnings, errors):"
+        grep -aE 'Launching chrome|SEVERE|WARNING|session not created|cannot find' \
+            "$WORK/chromedriver.log" | tail -n 30 >&2 || true
     fi
     exit 1
 }

@@ -5,9 +5,10 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use arbitre_engine::{CpuBackend, Engine, GenerateOptions, SamplingParams, Step};
+use arbitre_engine::{Backend, CpuBackend, Engine, GenerateOptions, SamplingParams, Step, Tokenizer};
 use arbitre_gguf::{GgufFile, GgufHeader};
 use clap::{Args, Parser, Subcommand};
 
@@ -97,7 +98,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Generate(a) => generate(a),
         Command::Tokenize(a) => tokenize(a),
-        Command::Info(a) => info(&a.model),
+        Command::Info(a) => info(&a),
     }
 }
 
@@ -162,9 +163,19 @@ fn generate(a: GenerateArgs) -> Result<()> {
     Ok(())
 }
 
+/// The tokenizer alone, so that vocab-only GGUFs can be tokenized with.
+fn load_tokenizer(m: &ModelArg) -> Result<Tokenizer> {
+    let bytes = read(&m.model)?;
+    if bytes.starts_with(&arbitre_gguf::MAGIC) {
+        let header = GgufHeader::parse(&bytes).with_context(|| format!("reading {}", m.model.display()))?;
+        return Ok(Tokenizer::from_metadata(&header.metadata)?);
+    }
+    Ok(Arc::unwrap_or_clone(load(m)?.tokenizer))
+}
+
 fn tokenize(a: TokenizeArgs) -> Result<()> {
-    let engine = load(&a.model)?;
-    let ids = engine.tokenizer.encode(&a.text, a.bos, true)?;
+    let tokenizer = load_tokenizer(&a.model)?;
+    let ids = tokenizer.encode(&a.text, a.bos, true)?;
     let line: Vec<String> = ids.iter().map(u32::to_string).collect();
     println!("{}", line.join(" "));
     Ok(())

@@ -18,10 +18,10 @@ use std::fmt::Write as _;
 use crate::unicode::{self, Flags};
 
 /// llama.cpp's GPT-2 pre-tokenizer regex, which it implements by hand.
-pub(crate) const GPT2_REGEX: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
+pub(crate) const GPT2_REGEX: &str =
+    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
 /// The Llama-3 regex as written in tokenizer.json, which llama.cpp implements by hand.
-pub(crate) const LLAMA3_REGEX_ORIG: &str =
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+pub(crate) const LLAMA3_REGEX_ORIG: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 /// The Llama-3 regex as llama.cpp spells it (no inline flags), also implemented by hand.
 pub(crate) const LLAMA3_REGEX: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
@@ -44,7 +44,10 @@ const BACKTRACK_LIMIT: usize = 100_000_000;
 enum Splitter {
     Gpt2,
     Llama3,
-    Regex { re: fancy_regex::Regex, collapsed: bool },
+    Regex {
+        re: fancy_regex::Regex,
+        collapsed: bool,
+    },
 }
 
 /// A compiled list of split regexes.
@@ -72,7 +75,8 @@ impl PreTokenizer {
 
     fn compile(pattern: &str) -> Result<Splitter, String> {
         let collapsed = uses_categories(pattern);
-        let translated = translate(pattern, collapsed).map_err(|e| format!("regex {pattern:?}: {e}"))?;
+        let translated =
+            translate(pattern, collapsed).map_err(|e| format!("regex {pattern:?}: {e}"))?;
         let re = fancy_regex::RegexBuilder::new(&translated)
             .backtrack_limit(BACKTRACK_LIMIT)
             .build()
@@ -90,7 +94,9 @@ impl PreTokenizer {
             offsets = match s {
                 Splitter::Gpt2 => split_gpt2(&cpts, &flags, &offsets),
                 Splitter::Llama3 => split_llama3(&cpts, &flags, &offsets),
-                Splitter::Regex { re, collapsed } => split_regex(re, *collapsed, &cpts, &flags, &offsets)?,
+                Splitter::Regex { re, collapsed } => {
+                    split_regex(re, *collapsed, &cpts, &flags, &offsets)?
+                }
             };
         }
         let mut out = Vec::with_capacity(offsets.len());
@@ -110,9 +116,12 @@ impl PreTokenizer {
 
 /// Whether llama.cpp would run this regex on the collapsed text.
 fn uses_categories(pattern: &str) -> bool {
-    [r"\p{N}", r"\p{L}", r"\p{P}", r"\p{M}", r"\p{S}", r"\p{Lu}", r"\p{Ll}", r"\p{Lt}", r"\p{Lm}", r"\p{Lo}"]
-        .iter()
-        .any(|c| pattern.contains(c))
+    [
+        r"\p{N}", r"\p{L}", r"\p{P}", r"\p{M}", r"\p{S}", r"\p{Lu}", r"\p{Ll}", r"\p{Lt}",
+        r"\p{Lm}", r"\p{Lo}",
+    ]
+    .iter()
+    .any(|c| pattern.contains(c))
 }
 
 /// A view of one piece of the text, reading as nothing outside it.
@@ -125,10 +134,18 @@ struct Piece<'a> {
 
 impl Piece<'_> {
     fn cpt(&self, pos: usize) -> u32 {
-        if self.ini <= pos && pos < self.end { self.cpts.get(pos).map_or(OUT_OF_RANGE, |&c| c as u32) } else { OUT_OF_RANGE }
+        if self.ini <= pos && pos < self.end {
+            self.cpts.get(pos).map_or(OUT_OF_RANGE, |&c| c as u32)
+        } else {
+            OUT_OF_RANGE
+        }
     }
     fn flags(&self, pos: usize) -> Flags {
-        if self.ini <= pos && pos < self.end { self.flags.get(pos).copied().unwrap_or_default() } else { Flags::default() }
+        if self.ini <= pos && pos < self.end {
+            self.flags.get(pos).copied().unwrap_or_default()
+        } else {
+            Flags::default()
+        }
     }
 }
 
@@ -152,7 +169,12 @@ fn split_gpt2(cpts: &[char], flags: &[Flags], offsets: &[usize]) -> Vec<usize> {
     let mut out = Vec::with_capacity(offsets.len());
     let mut start = 0usize;
     for &len in offsets {
-        let p = Piece { cpts, flags, ini: start, end: start + len };
+        let p = Piece {
+            cpts,
+            flags,
+            ini: start,
+            end: start + len,
+        };
         start += len;
         let mut prev_end = p.ini;
         let mut pos = p.ini;
@@ -243,7 +265,12 @@ fn split_llama3(cpts: &[char], flags: &[Flags], offsets: &[usize]) -> Vec<usize>
     let mut start = 0usize;
     let is_rn = |c: u32| is_cpt(c, '\r') || is_cpt(c, '\n');
     for &len in offsets {
-        let p = Piece { cpts, flags, ini: start, end: start + len };
+        let p = Piece {
+            cpts,
+            flags,
+            ini: start,
+            end: start + len,
+        };
         start += len;
         let mut prev_end = p.ini;
         let mut pos = p.ini;
@@ -429,7 +456,14 @@ fn category_class(name: &str) -> Option<(char, &'static [(u8, u8)])> {
         (0x7D, 0x7D),
     ];
     const M: &[(u8, u8)] = &[];
-    const S: &[(u8, u8)] = &[(0x24, 0x24), (0x2B, 0x2B), (0x3C, 0x3E), (0x5E, 0x5E), (0x60, 0x60), (0x7C, 0x7C)];
+    const S: &[(u8, u8)] = &[
+        (0x24, 0x24),
+        (0x2B, 0x2B),
+        (0x3C, 0x3E),
+        (0x5E, 0x5E),
+        (0x60, 0x60),
+        (0x7C, 0x7C),
+    ];
     Some(match name {
         "N" => (COLLAPSED_NUMBER, N),
         "L" | "Lu" | "Ll" | "Lt" | "Lm" | "Lo" => (COLLAPSED_LETTER, L),
@@ -455,13 +489,17 @@ fn push_lit(out: &mut String, c: char) {
 enum ClassItem {
     Char(char),
     Set(Vec<(char, char)>),
+    /// The complement of a set (`\S`, `\D`, `\W`): only valid outside brackets.
+    NotSet(Vec<(char, char)>),
 }
 
 /// Translates an ECMAScript regex (the subset llama.cpp's patterns use) to `fancy_regex`
 /// syntax. With `collapsed`, `\p{..}` classes become llama.cpp's collapsed classes.
 fn translate(pattern: &str, collapsed: bool) -> Result<String, String> {
     if collapsed && !pattern.is_ascii() {
-        return Err("unicode categories together with non-ASCII characters are not supported".into());
+        return Err(
+            "unicode categories together with non-ASCII characters are not supported".into(),
+        );
     }
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::with_capacity(pattern.len() * 2);
@@ -474,6 +512,7 @@ fn translate(pattern: &str, collapsed: bool) -> Result<String, String> {
                 match item {
                     ClassItem::Char(ch) => push_lit(&mut out, ch),
                     ClassItem::Set(ranges) => push_class(&mut out, false, &ranges),
+                    ClassItem::NotSet(ranges) => push_class(&mut out, true, &ranges),
                 }
             }
             '[' => {
@@ -559,7 +598,11 @@ fn parse_escape(chars: &[char], i: usize, collapsed: bool) -> Result<(ClassItem,
         return Err("trailing backslash".into());
     };
     let hex = |from: usize, n: usize| -> Result<(ClassItem, usize), String> {
-        let digits: String = chars.get(from..from + n).ok_or("short hex escape")?.iter().collect();
+        let digits: String = chars
+            .get(from..from + n)
+            .ok_or("short hex escape")?
+            .iter()
+            .collect();
         let v = u32::from_str_radix(&digits, 16).map_err(|_| "bad hex escape")?;
         let ch = char::from_u32(v).ok_or("bad codepoint")?;
         Ok((ClassItem::Char(ch), from + n))
@@ -570,7 +613,12 @@ fn parse_escape(chars: &[char], i: usize, collapsed: bool) -> Result<(ClassItem,
             if chars.get(i + 2) != Some(&'{') {
                 return Err("bad \\p".into());
             }
-            let close = chars[i + 2..].iter().position(|&x| x == '}').ok_or("unclosed \\p{")? + i + 2;
+            let close = chars[i + 2..]
+                .iter()
+                .position(|&x| x == '}')
+                .ok_or("unclosed \\p{")?
+                + i
+                + 2;
             let name: String = chars[i + 3..close].iter().collect();
             let (stand_in, ascii) = category_class(&name)
                 .filter(|_| collapsed)
@@ -581,8 +629,20 @@ fn parse_escape(chars: &[char], i: usize, collapsed: bool) -> Result<(ClassItem,
         }
         's' => (set(&SPACE_CHARS.map(|c| (c, c))), i + 2),
         'd' => (set(&[('0', '9')]), i + 2),
-        'w' => (set(&[('0', '9'), ('A', 'Z'), ('_', '_'), ('a', 'z')]), i + 2),
-        'S' | 'D' | 'W' | 'b' | 'B' => return Err(format!("unsupported escape \\{e}")),
+        'w' => (
+            set(&[('0', '9'), ('A', 'Z'), ('_', '_'), ('a', 'z')]),
+            i + 2,
+        ),
+        'S' => (
+            ClassItem::NotSet(SPACE_CHARS.map(|c| (c, c)).to_vec()),
+            i + 2,
+        ),
+        'D' => (ClassItem::NotSet(vec![('0', '9')]), i + 2),
+        'W' => (
+            ClassItem::NotSet(vec![('0', '9'), ('A', 'Z'), ('_', '_'), ('a', 'z')]),
+            i + 2,
+        ),
+        'b' | 'B' => return Err(format!("unsupported escape \\{e}")),
         'r' => (ClassItem::Char('\r'), i + 2),
         'n' => (ClassItem::Char('\n'), i + 2),
         't' => (ClassItem::Char('\t'), i + 2),
@@ -596,7 +656,12 @@ fn parse_escape(chars: &[char], i: usize, collapsed: bool) -> Result<(ClassItem,
 }
 
 /// Translates the bracket expression at `chars[i] == '['`; returns the index after it.
-fn translate_class(chars: &[char], i: usize, collapsed: bool, out: &mut String) -> Result<usize, String> {
+fn translate_class(
+    chars: &[char],
+    i: usize,
+    collapsed: bool,
+    out: &mut String,
+) -> Result<usize, String> {
     let mut j = i + 1;
     let negated = chars.get(j) == Some(&'^');
     if negated {
@@ -616,10 +681,15 @@ fn translate_class(chars: &[char], i: usize, collapsed: bool, out: &mut String) 
             break;
         }
         first = false;
-        let (item, next) = if c == '\\' { parse_escape(chars, j, collapsed)? } else { (ClassItem::Char(c), j + 1) };
+        let (item, next) = if c == '\\' {
+            parse_escape(chars, j, collapsed)?
+        } else {
+            (ClassItem::Char(c), j + 1)
+        };
         j = next;
         match item {
             ClassItem::Set(r) => ranges.extend(r),
+            ClassItem::NotSet(_) => return Err("negated class escape inside brackets".into()),
             ClassItem::Char(lo) => {
                 // a range `lo-hi` unless the '-' is last
                 if chars.get(j) == Some(&'-') && chars.get(j + 1).is_some_and(|&x| x != ']') {
@@ -651,15 +721,22 @@ mod tests {
     use super::*;
 
     fn words(p: &PreTokenizer, text: &str) -> Vec<String> {
-        p.split(text).unwrap_or_default().into_iter().map(|r| text[r].to_string()).collect()
+        p.split(text)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| text[r].to_string())
+            .collect()
     }
 
     #[test]
     fn gpt2_split() {
         let p = PreTokenizer::new(&[GPT2_REGEX]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(words(&p, "Hello world's  end 123!!\n\n x"), [
-            "Hello", " world", "'s", " ", " end", " 123", "!!", "\n\n", " x"
-        ]);
+        assert_eq!(
+            words(&p, "Hello world's  end 123!!\n\n x"),
+            [
+                "Hello", " world", "'s", " ", " end", " 123", "!!", "\n\n", " x"
+            ]
+        );
     }
 
     #[test]
@@ -671,11 +748,36 @@ mod tests {
         assert!(translate(r"\p{L}é", true).is_err());
     }
 
+    /// The generic (collapsed, std::regex-like) route for a pattern llama.cpp hand-writes.
+    fn generic(pattern: &str) -> PreTokenizer {
+        PreTokenizer {
+            splitters: vec![PreTokenizer::compile(pattern).unwrap_or_else(|e| panic!("{e}"))],
+        }
+    }
+
+    proptest::proptest! {
+        /// llama.cpp's hand-written splitters claim equivalence with their regexes; check
+        /// that the generic route agrees with them on arbitrary mixes of tricky characters.
+        #[test]
+        fn hand_written_splitters_match_their_regexes(
+            chars in proptest::collection::vec(proptest::sample::select(vec![
+                'a', 'Z', 'é', 'ж', '我', '1', '½', '٣', ' ', ' ', '\n', '\r', '\t', '\u{a0}', '\u{3000}',
+                '\'', 's', 'L', 'l', '!', '.', '$', '~', '😁', '\u{301}', '\u{378}', '\u{200d}', '\u{85}',
+            ]), 0..40)
+        ) {
+            let text: String = chars.into_iter().collect();
+            let gpt2 = PreTokenizer::new(&[GPT2_REGEX]).unwrap_or_else(|e| panic!("{e}"));
+            proptest::prop_assert_eq!(words(&generic(GPT2_REGEX), &text), words(&gpt2, &text));
+            let llama3 = PreTokenizer::new(&[LLAMA3_REGEX]).unwrap_or_else(|e| panic!("{e}"));
+            proptest::prop_assert_eq!(words(&generic(LLAMA3_REGEX), &text), words(&llama3, &text));
+        }
+    }
+
     #[test]
     fn collapsed_regex_matches_hand_written_llama3() {
         // llama.cpp's hand-written splitter claims equivalence with the regex: check that the
         // generic (collapsed std::regex) route agrees with it.
-        let generic = PreTokenizer { splitters: vec![PreTokenizer::compile(LLAMA3_REGEX).unwrap_or_else(|e| panic!("{e}"))] };
+        let generic = generic(LLAMA3_REGEX);
         let custom = PreTokenizer::new(&[LLAMA3_REGEX]).unwrap_or_else(|e| panic!("{e}"));
         for text in [
             "Hello, y'all! How are you 😁 ?我想在apple工作1314151天～",

@@ -12,16 +12,16 @@ use crate::Vocab;
 struct Symbol {
     start: usize,
     len: usize,
-    prev: i32,
-    next: i32,
+    prev: isize,
+    next: isize,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Bigram {
     /// Score with -0.0 folded into 0.0 and NaN into -inf, so `total_cmp` agrees with `<`.
     score: f32,
-    left: i32,
-    right: i32,
+    left: isize,
+    right: isize,
     size: usize,
 }
 
@@ -36,7 +36,9 @@ impl Eq for Bigram {}
 impl Ord for Bigram {
     /// Max-heap order: the highest score first, then the leftmost.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.score.total_cmp(&other.score).then_with(|| other.left.cmp(&self.left))
+        self.score
+            .total_cmp(&other.score)
+            .then_with(|| other.left.cmp(&self.left))
     }
 }
 
@@ -47,26 +49,39 @@ impl PartialOrd for Bigram {
 }
 
 fn score_key(s: f32) -> f32 {
-    if s.is_nan() { f32::NEG_INFINITY } else { s + 0.0 }
+    if s.is_nan() {
+        f32::NEG_INFINITY
+    } else {
+        s + 0.0
+    }
 }
 
 /// Tokenizes `text` (already escaped: spaces are U+2581), appending to `out`.
 pub(crate) fn tokenize(vocab: &Vocab, unk: Option<u32>, text: &str, out: &mut Vec<u32>) {
     let mut symbols: Vec<Symbol> = Vec::with_capacity(text.len());
     for (start, ch) in text.char_indices() {
-        let idx = symbols.len() as i32;
-        symbols.push(Symbol { start, len: ch.len_utf8(), prev: idx - 1, next: idx + 1 });
+        let idx = symbols.len() as isize;
+        symbols.push(Symbol {
+            start,
+            len: ch.len_utf8(),
+            prev: idx - 1,
+            next: idx + 1,
+        });
     }
-    let Some(last) = symbols.last_mut() else { return };
+    let Some(last) = symbols.last_mut() else {
+        return;
+    };
     last.next = -1;
 
     let mut heap = BinaryHeap::new();
     for i in 1..symbols.len() {
-        try_add_bigram(vocab, text, &symbols, i as i32 - 1, i as i32, &mut heap);
+        try_add_bigram(vocab, text, &symbols, i as isize - 1, i as isize, &mut heap);
     }
     while let Some(bg) = heap.pop() {
         let (l, r) = (bg.left as usize, bg.right as usize);
-        let (Some(ls), Some(rs)) = (symbols.get(l), symbols.get(r)) else { continue };
+        let (Some(ls), Some(rs)) = (symbols.get(l), symbols.get(r)) else {
+            continue;
+        };
         if ls.len == 0 || rs.len == 0 || ls.len + rs.len != bg.size {
             continue; // one side was merged already
         }
@@ -78,7 +93,10 @@ pub(crate) fn tokenize(vocab: &Vocab, unk: Option<u32>, text: &str, out: &mut Ve
             ls.len += r_len;
             ls.next = r_next;
         }
-        if let Some(n) = usize::try_from(r_next).ok().and_then(|n| symbols.get_mut(n)) {
+        if let Some(n) = usize::try_from(r_next)
+            .ok()
+            .and_then(|n| symbols.get_mut(n))
+        {
             n.prev = bg.left;
         }
         let prev = symbols.get(l).map_or(-1, |s| s.prev);
@@ -86,7 +104,7 @@ pub(crate) fn tokenize(vocab: &Vocab, unk: Option<u32>, text: &str, out: &mut Ve
         try_add_bigram(vocab, text, &symbols, bg.left, r_next, &mut heap);
     }
 
-    let mut i = 0i32;
+    let mut i: isize = 0;
     while let Some(s) = usize::try_from(i).ok().and_then(|i| symbols.get(i)) {
         let piece = text.get(s.start..s.start + s.len).unwrap_or_default();
         if let Some(id) = vocab.id(piece) {
@@ -104,14 +122,33 @@ pub(crate) fn tokenize(vocab: &Vocab, unk: Option<u32>, text: &str, out: &mut Ve
     }
 }
 
-fn try_add_bigram(vocab: &Vocab, text: &str, symbols: &[Symbol], left: i32, right: i32, heap: &mut BinaryHeap<Bigram>) {
+fn try_add_bigram(
+    vocab: &Vocab,
+    text: &str,
+    symbols: &[Symbol],
+    left: isize,
+    right: isize,
+    heap: &mut BinaryHeap<Bigram>,
+) {
     if left < 0 || right < 0 {
         return;
     }
-    let (Some(l), Some(r)) = (symbols.get(left as usize), symbols.get(right as usize)) else { return };
+    let (Some(l), Some(r)) = (symbols.get(left as usize), symbols.get(right as usize)) else {
+        return;
+    };
     let size = l.len + r.len;
-    let Some(joined) = text.get(l.start..l.start + size) else { return };
+    let Some(joined) = text.get(l.start..l.start + size) else {
+        return;
+    };
     let Some(id) = vocab.id(joined) else { return };
-    let score = vocab.tokens.get(id as usize).map_or(f32::NEG_INFINITY, |t| t.score);
-    heap.push(Bigram { score: score_key(score), left, right, size });
+    let score = vocab
+        .tokens
+        .get(id as usize)
+        .map_or(f32::NEG_INFINITY, |t| t.score);
+    heap.push(Bigram {
+        score: score_key(score),
+        left,
+        right,
+        size,
+    });
 }

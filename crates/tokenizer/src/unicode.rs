@@ -7,7 +7,6 @@ use crate::unicode_data::{FLAG_RANGES, LOWERCASE, NFD_RANGES, WHITESPACE};
 pub(crate) const UNDEFINED: u16 = 0x0001;
 pub(crate) const NUMBER: u16 = 0x0002;
 pub(crate) const LETTER: u16 = 0x0004;
-pub(crate) const SEPARATOR: u16 = 0x0008;
 pub(crate) const ACCENT_MARK: u16 = 0x0010;
 pub(crate) const PUNCTUATION: u16 = 0x0020;
 pub(crate) const SYMBOL: u16 = 0x0040;
@@ -58,8 +57,14 @@ pub(crate) fn flags(cpt: u32) -> Flags {
     }
     // FLAG_RANGES is sorted by start and begins at 0, so the partition point is >= 1.
     let idx = FLAG_RANGES.partition_point(|&(start, _)| start <= cpt);
-    let cat = FLAG_RANGES.get(idx.wrapping_sub(1)).map_or(UNDEFINED, |&(_, f)| f);
-    let ws = if is_whitespace(cpt) { WHITESPACE_BIT } else { 0 };
+    let cat = FLAG_RANGES
+        .get(idx.wrapping_sub(1))
+        .map_or(UNDEFINED, |&(_, f)| f);
+    let ws = if is_whitespace(cpt) {
+        WHITESPACE_BIT
+    } else {
+        0
+    };
     Flags(cat | ws)
 }
 
