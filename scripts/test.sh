@@ -18,4 +18,4 @@ echo "== native tests (cargo test --workspace)"
 cargo test --workspace --locked 2>&1
 
 echo "== wasm32 tests in headless Chromium"
-bash scripts/test-wasm.sh
+bash scripts/test-wasm.sh --release --locked

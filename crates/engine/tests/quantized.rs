@@ -49,6 +49,16 @@ fn dequantized(rel: &str) -> Model<CpuBackend> {
     Model::load(CpuBackend, config, &map).expect("loads")
 }
 
+/// The wasm32 build compares its output to these committed native outputs.
+fn check_golden(name: &str, text: &str) {
+    let path = golden(&format!("babyllama-{name}"));
+    if std::env::var_os("ARBITRE_BLESS").is_some() {
+        std::fs::write(&path, text).expect("write golden");
+    }
+    let committed = std::fs::read_to_string(&path).expect("golden (run with ARBITRE_BLESS=1 to create)");
+    assert_eq!(text, committed, "{name}");
+}
+
 fn nrmse(a: &[f32], reference: &[f32]) -> f64 {
     let err: f64 = a.iter().zip(reference).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
     let scale: f64 = reference.iter().map(|y| (*y as f64).powi(2)).sum();
@@ -68,6 +78,7 @@ fn babyllama_quantized_files_track_f32() {
     let (text, reference_ids, _) = run(&f32m, PROMPT, greedy(STEPS));
     println!("f32: {PROMPT}{text}");
     assert!(text.chars().filter(|c| c.is_ascii_alphabetic()).count() > text.len() / 2, "incoherent: {text:?}");
+    check_golden("f32_greedy64.txt", &text);
     let reference = logits_along(&f32m.model, &prompt, &reference_ids);
 
     // (file, max normalized RMSE of the logits against the dequantized model — measured worst
@@ -87,6 +98,7 @@ fn babyllama_quantized_files_track_f32() {
             }
         }
         let (qtext, _, _) = run(&q, PROMPT, greedy(STEPS));
+        check_golden(&format!("{}_greedy64.txt", file.trim_start_matches("babyllama-tok105-").trim_end_matches(".gguf")), &qtext);
         println!("{file}: worst nrmse against dequantized F32 {worst:.4}\n  {PROMPT}{qtext}");
         assert!(qtext.chars().filter(|c| c.is_ascii_alphabetic()).count() > qtext.len() / 2, "incoherent: {qtext:?}");
     }
