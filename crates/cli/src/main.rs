@@ -192,7 +192,13 @@ fn info(m: &ModelArg) -> Result<()> {
     }
     let header = GgufHeader::parse(&bytes)?;
     let md = &header.metadata;
-    println!("format: GGUF v{} ({} bytes, {} tensors, {} metadata keys)", header.version, bytes.len(), header.tensors.len(), md.len());
+    println!(
+        "format: GGUF v{} ({} bytes, {} tensors, {} metadata keys)",
+        header.version,
+        bytes.len(),
+        header.tensors.len(),
+        md.len()
+    );
     if let Ok(name) = md.str("general.name") {
         println!("name: {name}");
     }
@@ -208,9 +214,10 @@ fn info(m: &ModelArg) -> Result<()> {
     for (ty, (n, b)) in &types {
         println!("  {ty}: {n} tensors, {b} bytes");
     }
-    match GgufFile::from_bytes(bytes).map_err(anyhow::Error::from).and_then(|f| {
-        Engine::from_gguf(CpuBackend, &f).map_err(anyhow::Error::from)
-    }) {
+    match GgufFile::from_bytes(bytes)
+        .map_err(anyhow::Error::from)
+        .and_then(|f| Engine::from_gguf(CpuBackend, &f).map_err(anyhow::Error::from))
+    {
         Ok(engine) => {
             print_config(&engine.model.config);
             let t = &engine.tokenizer;
@@ -236,6 +243,17 @@ fn info(m: &ModelArg) -> Result<()> {
 fn print_config(c: &arbitre_engine::ModelConfig) {
     println!(
         "architecture: {}\n  n_embd {}, n_layer {}, n_head {}, n_head_kv {}, head_dim {}, n_ff {}, n_vocab {}, n_ctx_train {}\n  rms_eps {}, rope_theta {}, rope_dim {}",
-        c.arch, c.n_embd, c.n_layer, c.n_head, c.n_head_kv, c.head_dim, c.n_ff, c.n_vocab, c.n_ctx_train, c.rms_eps, c.rope_theta, c.rope_dim
+        c.arch,
+        c.n_embd,
+        c.n_layer,
+        c.n_head,
+        c.n_head_kv,
+        c.head_dim,
+        c.n_ff,
+        c.n_vocab,
+        c.n_ctx_train,
+        c.rms_eps,
+        c.rope_theta,
+        c.rope_dim
     );
 }

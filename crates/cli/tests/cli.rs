@@ -19,7 +19,15 @@ fn path(rel: &str) -> String {
 
 #[test]
 fn generate_prints_exactly_the_reference_text() {
-    let out = arbitre(&["generate", "--model", &path("stories260K/stories260K.gguf"), "--temperature", "0", "--max-tokens", "200"]);
+    let out = arbitre(&[
+        "generate",
+        "--model",
+        &path("stories260K/stories260K.gguf"),
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "200",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let expected = std::fs::read(fixtures().join("stories260K/expected_t0_n200.txt")).expect("fixture");
     assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&expected));
@@ -60,7 +68,15 @@ fn info_describes_the_model() {
     let out = arbitre(&["info", "--model", &path("babyllama/babyllama-tok105-q8_0.gguf")]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = String::from_utf8_lossy(&out.stdout);
-    for needle in ["architecture: llama", "n_embd 128", "n_layer 5", "Q8_0:", "tokenizer: llama", "105 tokens", "chat template: none"] {
+    for needle in [
+        "architecture: llama",
+        "n_embd 128",
+        "n_layer 5",
+        "Q8_0:",
+        "tokenizer: llama",
+        "105 tokens",
+        "chat template: none",
+    ] {
         assert!(s.contains(needle), "{needle:?} missing from:\n{s}");
     }
 }

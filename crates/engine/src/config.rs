@@ -59,7 +59,9 @@ impl ModelConfig {
         let n_head = md.usize(&k("attention.head_count"))?;
         let n_head_kv = md.opt(&k("attention.head_count_kv"), Metadata::usize)?.unwrap_or(n_head);
         if n_head == 0 || n_embd % n_head != 0 {
-            return Err(EngineError::BadConfig(format!("embedding length {n_embd} is not divisible by {n_head} heads")));
+            return Err(EngineError::BadConfig(format!(
+                "embedding length {n_embd} is not divisible by {n_head} heads"
+            )));
         }
         let head_dim = n_embd / n_head;
         let rope_dim = md.opt(&k("rope.dimension_count"), Metadata::usize)?.unwrap_or(head_dim);
@@ -91,16 +93,16 @@ impl ModelConfig {
                 self.n_layer, self.n_embd, self.n_ff, self.n_vocab
             ));
         }
-        if self.n_head_kv == 0 || self.n_head % self.n_head_kv != 0 {
+        if self.n_head_kv == 0 || !self.n_head.is_multiple_of(self.n_head_kv) {
             return bad(format!("{} heads cannot be grouped over {} kv heads", self.n_head, self.n_head_kv));
         }
-        if self.rope_dim > self.head_dim || self.rope_dim % 2 != 0 {
+        if self.rope_dim > self.head_dim || !self.rope_dim.is_multiple_of(2) {
             return bad(format!("rope dimension {} does not fit head dimension {}", self.rope_dim, self.head_dim));
         }
         if self.n_ctx_train == 0 {
             return bad("context length is zero".into());
         }
-        if !(self.rms_eps.is_finite() && self.rms_eps > 0.0) || !(self.rope_theta.is_finite() && self.rope_theta > 0.0) {
+        if !(self.rms_eps.is_finite() && self.rms_eps > 0.0 && self.rope_theta.is_finite() && self.rope_theta > 0.0) {
             return bad(format!("rms epsilon {} / rope base {} must be positive", self.rms_eps, self.rope_theta));
         }
         Ok(())
@@ -113,8 +115,6 @@ impl ModelConfig {
 
     /// RoPE inverse frequencies, one per rotated pair.
     pub fn rope_inv_freq(&self) -> Vec<f32> {
-        (0..self.rope_dim / 2)
-            .map(|i| 1.0 / self.rope_theta.powf((2 * i) as f32 / self.rope_dim as f32))
-            .collect()
+        (0..self.rope_dim / 2).map(|i| 1.0 / self.rope_theta.powf((2 * i) as f32 / self.rope_dim as f32)).collect()
     }
 }

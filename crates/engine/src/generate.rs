@@ -120,7 +120,12 @@ pub struct Generator<B: Backend> {
 
 impl<B: Backend> Generator<B> {
     /// Prepares a run over prompt token ids (BOS already included if wanted).
-    pub fn new(model: Arc<Model<B>>, tokenizer: Arc<Tokenizer>, prompt: Vec<u32>, options: GenerateOptions) -> Result<Self> {
+    pub fn new(
+        model: Arc<Model<B>>,
+        tokenizer: Arc<Tokenizer>,
+        prompt: Vec<u32>,
+        options: GenerateOptions,
+    ) -> Result<Self> {
         if prompt.is_empty() {
             return Err(EngineError::BadConfig("empty prompt: the model has no BOS token to start from".into()));
         }

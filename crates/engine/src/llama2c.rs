@@ -13,18 +13,21 @@ pub fn read_checkpoint(bytes: &[u8]) -> Result<(ModelConfig, TensorMap)> {
         return Err(bad(format!("{} bytes is too short for a checkpoint header", bytes.len())));
     }
     if &bytes[..4] == b"ak42" || &bytes[..4] == b"24ka" {
-        return Err(bad("versioned llama2.c exports (magic \"ak42\") are not supported; use the legacy format or a GGUF".into()));
+        return Err(bad(
+            "versioned llama2.c exports (magic \"ak42\") are not supported; use the legacy format or a GGUF".into(),
+        ));
     }
-    let header: Vec<i32> = bytes[..HEADER_BYTES]
-        .chunks_exact(4)
-        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let header: Vec<i32> =
+        bytes[..HEADER_BYTES].chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
     let [dim, hidden, n_layer, n_head, n_head_kv, vocab, seq_len] = header[..] else {
         return Err(bad("short header".into()));
     };
     let shared = vocab > 0;
     let as_usize = |v: i32, what: &str| -> Result<usize> {
-        usize::try_from(v.unsigned_abs()).ok().filter(|&n| n > 0 && n < 1 << 24).ok_or_else(|| bad(format!("{what} = {v}")))
+        usize::try_from(v.unsigned_abs())
+            .ok()
+            .filter(|&n| n > 0 && n < 1 << 24)
+            .ok_or_else(|| bad(format!("{what} = {v}")))
     };
     let (dim, hidden, n_layer, n_head, n_head_kv, n_vocab, seq_len) = (
         as_usize(dim, "dim")?,
@@ -66,7 +69,11 @@ pub fn read_checkpoint(bytes: &[u8]) -> Result<(ModelConfig, TensorMap)> {
         }
         Ok(())
     };
-    map.insert_f32("token_embd.weight", vec![dim as u64, n_vocab as u64], &reader.take(n_vocab * dim, "token embeddings")?);
+    map.insert_f32(
+        "token_embd.weight",
+        vec![dim as u64, n_vocab as u64],
+        &reader.take(n_vocab * dim, "token embeddings")?,
+    );
     stacked(&mut reader, &mut map, "attn_norm", dim, 1)?;
     stacked(&mut reader, &mut map, "attn_q", dim, dim)?;
     stacked(&mut reader, &mut map, "attn_k", dim, kv_dim)?;
@@ -103,10 +110,8 @@ impl F32Reader<'_> {
                 self.bytes.len()
             )));
         };
-        let out = self.bytes[self.pos..end]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let out =
+            self.bytes[self.pos..end].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         self.pos = end;
         Ok(out)
     }

@@ -2,7 +2,7 @@
 
 use arbitre_gguf::GgufFile;
 
-use crate::backend::{AttnShape, Backend, Rope};
+use crate::backend::{AttnShape, Backend, KvSlot, Rope};
 use crate::config::ModelConfig;
 use crate::error::{EngineError, Result};
 use crate::weights::WeightSource;
@@ -111,7 +111,10 @@ impl<B: Backend> Model<B> {
             .layers
             .iter()
             .map(|l| {
-                [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down].iter().map(|m| b.matrix_bytes(m)).sum::<usize>()
+                [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down]
+                    .iter()
+                    .map(|m| b.matrix_bytes(m))
+                    .sum::<usize>()
             })
             .sum();
         layers + b.matrix_bytes(&self.tok_embd) + self.output.as_ref().map_or(0, |m| b.matrix_bytes(m))
@@ -151,7 +154,7 @@ impl<B: Backend> Model<B> {
             let v = b.matmul(&h, &l.wv)?;
             b.rope(&mut q, c.n_head, c.head_dim, pos, &rope)?;
             b.rope(&mut k, c.n_head_kv, c.head_dim, pos, &rope)?;
-            let att = b.attention(&mut session.cache, i, &q, &k, &v, pos, shape)?;
+            let att = b.attention(&mut session.cache, KvSlot { layer: i, pos }, &q, &k, &v, shape)?;
             b.add_assign(&mut x, &b.matmul(&att, &l.wo)?)?;
 
             let h = b.rms_norm(&x, &l.ffn_norm, c.rms_eps)?;

@@ -25,11 +25,7 @@ impl RawTensor<'_> {
     pub fn expect_dims(&self, expected: &[usize]) -> Result<()> {
         let expected: Vec<u64> = expected.iter().map(|&d| d as u64).collect();
         if self.dims != expected {
-            return Err(EngineError::ShapeMismatch {
-                tensor: self.name.clone(),
-                expected,
-                found: self.dims.clone(),
-            });
+            return Err(EngineError::ShapeMismatch { tensor: self.name.clone(), expected, found: self.dims.clone() });
         }
         Ok(())
     }
@@ -49,7 +45,12 @@ pub trait WeightSource {
 impl WeightSource for GgufFile {
     fn get(&self, name: &str) -> Option<RawTensor<'_>> {
         let (info, data) = self.tensor(name).ok()?;
-        Some(RawTensor { name: info.name.clone(), dtype: info.dtype, dims: info.dims.clone(), data: Cow::Borrowed(data) })
+        Some(RawTensor {
+            name: info.name.clone(),
+            dtype: info.dtype,
+            dims: info.dims.clone(),
+            data: Cow::Borrowed(data),
+        })
     }
 }
 

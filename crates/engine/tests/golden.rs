@@ -15,8 +15,9 @@ fn stories260k_gguf_greedy_matches_llama2c_reference() {
 
 #[test]
 fn stories260k_llama2c_checkpoint_gives_the_same_text() {
-    let engine = Engine::from_llama2c(CpuBackend, &read("stories260K/stories260K.bin"), &read("stories260K/tok512.bin"))
-        .expect("llama2.c checkpoint loads");
+    let engine =
+        Engine::from_llama2c(CpuBackend, &read("stories260K/stories260K.bin"), &read("stories260K/tok512.bin"))
+            .expect("llama2.c checkpoint loads");
     let expected = String::from_utf8(read("stories260K/expected_t0_n200.txt")).expect("utf8");
     let (text, _, _) = run(&engine, "", greedy(200));
     assert_eq!(text, expected);
@@ -26,7 +27,14 @@ fn stories260k_llama2c_checkpoint_gives_the_same_text() {
 fn same_seed_same_text_and_matches_the_committed_sample() {
     let engine = gguf("stories260K/stories260K.gguf");
     let opts = |seed| GenerateOptions {
-        sampling: SamplingParams { temperature: 1.0, top_k: 40, top_p: 0.95, min_p: 0.0, seed, ..SamplingParams::default() },
+        sampling: SamplingParams {
+            temperature: 1.0,
+            top_k: 40,
+            top_p: 0.95,
+            min_p: 0.0,
+            seed,
+            ..SamplingParams::default()
+        },
         max_tokens: 120,
         ..GenerateOptions::default()
     };

@@ -10,8 +10,8 @@ use arbitre_engine::sampler::argmax;
 use arbitre_engine::weights::TensorMap;
 use arbitre_engine::{CpuBackend, Model, ModelConfig};
 use arbitre_gguf::GgufFile;
-use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::Device;
+use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use common::*;
 
 const PROMPT: &str = "Once upon a time";
@@ -41,7 +41,11 @@ fn dequantized(rel: &str) -> Model<CpuBackend> {
         };
         let storage = QStorage::from_data(data.into(), &Device::Cpu, dtype).expect("storage");
         let q = QTensor::new(storage, t.shape()).expect("qtensor");
-        let values = q.dequantize(&Device::Cpu).and_then(|x| x.flatten_all()).and_then(|x| x.to_vec1::<f32>()).expect("dequantize");
+        let values = q
+            .dequantize(&Device::Cpu)
+            .and_then(|x| x.flatten_all())
+            .and_then(|x| x.to_vec1::<f32>())
+            .expect("dequantize");
         map.insert_f32(t.name.clone(), t.dims.clone(), &values);
     }
     let n_vocab = file.header.tensor("token_embd.weight").expect("embedding").dims[1] as usize;
@@ -84,7 +88,9 @@ fn babyllama_quantized_files_track_f32() {
     // (file, max normalized RMSE of the logits against the dequantized model — measured worst
     // 0.034 for Q8_0 and 0.037 for Q4_0, the cost of ggml-style Q8_0 activations —, largest
     // F32 top-1/top-2 margin at which the quantized greedy choice may differ from F32's).
-    for (file, max_nrmse, tie_margin) in [("babyllama-tok105-q8_0.gguf", 0.06, 0.5), ("babyllama-tok105-q4_0.gguf", 0.06, 1.0)] {
+    for (file, max_nrmse, tie_margin) in
+        [("babyllama-tok105-q8_0.gguf", 0.06, 0.5), ("babyllama-tok105-q4_0.gguf", 0.06, 1.0)]
+    {
         let q = gguf(&format!("babyllama/{file}"));
         let logits = logits_along(&q.model, &prompt, &reference_ids);
         let exact = logits_along(&dequantized(&format!("babyllama/{file}")), &prompt, &reference_ids);
@@ -94,11 +100,18 @@ fn babyllama_quantized_files_track_f32() {
             worst = worst.max(e);
             assert!(e < max_nrmse, "{file} position {i}: logits differ from the dequantized model by nrmse {e:.4}");
             if argmax(l) != argmax(r) {
-                assert!(margin(r) < tie_margin, "{file} position {i}: argmax differs though f32 margin is {}", margin(r));
+                assert!(
+                    margin(r) < tie_margin,
+                    "{file} position {i}: argmax differs though f32 margin is {}",
+                    margin(r)
+                );
             }
         }
         let (qtext, _, _) = run(&q, PROMPT, greedy(STEPS));
-        check_golden(&format!("{}_greedy64.txt", file.trim_start_matches("babyllama-tok105-").trim_end_matches(".gguf")), &qtext);
+        check_golden(
+            &format!("{}_greedy64.txt", file.trim_start_matches("babyllama-tok105-").trim_end_matches(".gguf")),
+            &qtext,
+        );
         println!("{file}: worst nrmse against dequantized F32 {worst:.4}\n  {PROMPT}{qtext}");
         assert!(qtext.chars().filter(|c| c.is_ascii_alphabetic()).count() > qtext.len() / 2, "incoherent: {qtext:?}");
     }

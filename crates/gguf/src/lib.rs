@@ -86,7 +86,9 @@ pub enum GgufError {
         type_id: u32,
     },
     /// A tensor whose type arbitre cannot compute with.
-    #[error("tensor {tensor:?} uses quant type {dtype}, which arbitre does not support (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)")]
+    #[error(
+        "tensor {tensor:?} uses quant type {dtype}, which arbitre does not support (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)"
+    )]
     UnsupportedType {
         /// The tensor.
         tensor: String,
@@ -104,7 +106,9 @@ pub enum GgufError {
         reason: String,
     },
     /// Tensor bytes that lie outside the file.
-    #[error("tensor {tensor:?} data [{start}, {end}) lies outside the file ({len} bytes): the file is truncated or corrupt")]
+    #[error(
+        "tensor {tensor:?} data [{start}, {end}) lies outside the file ({len} bytes): the file is truncated or corrupt"
+    )]
     TensorOutOfRange {
         /// The tensor.
         tensor: String,
@@ -251,10 +255,11 @@ impl GgufHeader {
             }
             tensors.push(info);
         }
-        let data_offset = r.pos.div_ceil(alignment).checked_mul(alignment).ok_or(GgufError::TooLarge {
-            what: "data offset".into(),
-            value: r.pos,
-        })?;
+        let data_offset = r
+            .pos
+            .div_ceil(alignment)
+            .checked_mul(alignment)
+            .ok_or(GgufError::TooLarge { what: "data offset".into(), value: r.pos })?;
         Ok(Self { version, metadata, tensors, alignment, data_offset })
     }
 
@@ -446,7 +451,8 @@ impl<'a> Reader<'a> {
         }
         let type_id = self.u32("tensor type")?;
         let offset = self.u64("tensor offset")?;
-        let dtype = GgmlType::from_id(type_id).ok_or_else(|| GgufError::UnknownType { tensor: name.clone(), type_id })?;
+        let dtype =
+            GgmlType::from_id(type_id).ok_or_else(|| GgufError::UnknownType { tensor: name.clone(), type_id })?;
         let bad = |reason: String| GgufError::BadShape { tensor: name.clone(), dims: dims.clone(), reason };
         if dims.contains(&0) {
             return Err(bad("a dimension is zero".into()));

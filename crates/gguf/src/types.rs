@@ -141,7 +141,7 @@ impl GgmlType {
     /// Bytes taken by `n_elements` of this type, if that is a whole number of blocks.
     pub fn bytes_for(self, n_elements: u64) -> Option<u64> {
         let (block, size) = self.block_layout()?;
-        if n_elements % block as u64 != 0 {
+        if !n_elements.is_multiple_of(block as u64) {
             return None;
         }
         (n_elements / block as u64).checked_mul(size as u64)

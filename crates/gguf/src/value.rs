@@ -167,11 +167,7 @@ impl Metadata {
     }
 
     fn wrong(key: &str, expected: &'static str, found: &Value) -> GgufError {
-        GgufError::WrongMetadataType {
-            key: key.to_owned(),
-            expected,
-            found: found.type_name(),
-        }
+        GgufError::WrongMetadataType { key: key.to_owned(), expected, found: found.type_name() }
     }
 
     /// A required string.
@@ -222,10 +218,7 @@ impl Metadata {
 
     /// A required array of strings.
     pub fn string_array(&self, key: &str) -> Result<Vec<&str>, GgufError> {
-        self.array(key)?
-            .iter()
-            .map(|v| v.as_str().ok_or_else(|| Self::wrong(key, "array of strings", v)))
-            .collect()
+        self.array(key)?.iter().map(|v| v.as_str().ok_or_else(|| Self::wrong(key, "array of strings", v))).collect()
     }
 
     /// A required array of numbers, as f32.
@@ -238,9 +231,6 @@ impl Metadata {
 
     /// A required array of integers, as i64.
     pub fn i64_array(&self, key: &str) -> Result<Vec<i64>, GgufError> {
-        self.array(key)?
-            .iter()
-            .map(|v| v.as_i64().ok_or_else(|| Self::wrong(key, "array of integers", v)))
-            .collect()
+        self.array(key)?.iter().map(|v| v.as_i64().ok_or_else(|| Self::wrong(key, "array of integers", v))).collect()
     }
 }

@@ -120,7 +120,10 @@ fn specific_errors() {
     assert!(matches!(GgufFile::from_bytes(w.to_bytes()), Err(GgufError::Duplicate { .. })));
 
     let f = GgufFile::from_bytes(GgufWriter::new().to_bytes()).expect("empty file is valid");
-    assert_eq!(f.metadata().str("general.architecture"), Err(GgufError::MissingMetadata { key: "general.architecture".into() }));
+    assert_eq!(
+        f.metadata().str("general.architecture"),
+        Err(GgufError::MissingMetadata { key: "general.architecture".into() })
+    );
     assert!(matches!(f.metadata().u64("general.architecture"), Err(GgufError::MissingMetadata { .. })));
 }
 

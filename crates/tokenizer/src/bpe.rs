@@ -11,9 +11,7 @@ pub(crate) fn byte_to_char_table() -> [char; 256] {
     let mut n = 0u32;
     for (b, slot) in table.iter_mut().enumerate() {
         let b32 = b as u32;
-        let printable = (0x21..=0x7E).contains(&b32)
-            || (0xA1..=0xAC).contains(&b32)
-            || (0xAE..=0xFF).contains(&b32);
+        let printable = (0x21..=0x7E).contains(&b32) || (0xA1..=0xAC).contains(&b32) || (0xAE..=0xFF).contains(&b32);
         let cp = if printable {
             b32
         } else {
@@ -27,11 +25,7 @@ pub(crate) fn byte_to_char_table() -> [char; 256] {
 
 /// The inverse of [`byte_to_char_table`].
 pub(crate) fn char_to_byte_map() -> HashMap<char, u8> {
-    byte_to_char_table()
-        .iter()
-        .enumerate()
-        .map(|(b, &c)| (c, b as u8))
-        .collect()
+    byte_to_char_table().iter().enumerate().map(|(b, &c)| (c, b as u8)).collect()
 }
 
 /// Interned strings: vocabulary tokens keep their ids, other merge operands and results
@@ -77,13 +71,7 @@ impl Bpe {
         let mut joined = String::new();
         for (rank, m) in merges.iter().enumerate() {
             // llama.cpp splits at the first space after the first byte.
-            let Some(pos) = m
-                .as_bytes()
-                .iter()
-                .skip(1)
-                .position(|&b| b == b' ')
-                .map(|p| p + 1)
-            else {
+            let Some(pos) = m.as_bytes().iter().skip(1).position(|&b| b == b' ').map(|p| p + 1) else {
                 continue;
             };
             let (first, second) = (&m[..pos], &m[pos + 1..]);
@@ -100,21 +88,11 @@ impl Bpe {
             // like std::unordered_map::emplace, the first rank wins
             table.entry((l, r)).or_insert((rank, merged));
         }
-        Self {
-            extra,
-            merges: table,
-            pretok,
-            ignore_merges,
-            byte_chars: byte_to_char_table(),
-        }
+        Self { extra, merges: table, pretok, ignore_merges, byte_chars: byte_to_char_table() }
     }
 
     fn lookup(&self, token_to_id: &HashMap<Box<str>, u32>, s: &str) -> u32 {
-        token_to_id
-            .get(s)
-            .or_else(|| self.extra.get(s))
-            .copied()
-            .unwrap_or(NONE)
+        token_to_id.get(s).or_else(|| self.extra.get(s)).copied().unwrap_or(NONE)
     }
 
     /// Tokenizes one raw-text fragment, appending to `out`.
@@ -148,13 +126,7 @@ impl Bpe {
             for (start, ch) in word.char_indices() {
                 let id = self.lookup(token_to_id, ch.encode_utf8(&mut buf));
                 let idx = symbols.len() as isize;
-                symbols.push(Symbol {
-                    start,
-                    len: ch.len_utf8(),
-                    prev: idx - 1,
-                    next: idx + 1,
-                    id,
-                });
+                symbols.push(Symbol { start, len: ch.len_utf8(), prev: idx - 1, next: idx + 1, id });
             }
             if let Some(last) = symbols.last_mut() {
                 last.next = -1;
@@ -179,10 +151,7 @@ impl Bpe {
                     ls.next = r_next;
                     ls.id = bg.merged;
                 }
-                if let Some(n) = usize::try_from(r_next)
-                    .ok()
-                    .and_then(|n| symbols.get_mut(n))
-                {
+                if let Some(n) = usize::try_from(r_next).ok().and_then(|n| symbols.get_mut(n)) {
                     n.prev = bg.left;
                 }
                 let prev = symbols.get(l).map_or(-1, |s| s.prev);
@@ -198,10 +167,7 @@ impl Bpe {
                 let piece = word.get(s.start..s.start + s.len).unwrap_or_default();
                 for b in piece.bytes() {
                     let one = [b];
-                    if let Some(&id) = std::str::from_utf8(&one)
-                        .ok()
-                        .and_then(|t| token_to_id.get(t))
-                    {
+                    if let Some(&id) = std::str::from_utf8(&one).ok().and_then(|t| token_to_id.get(t)) {
                         out.push(id);
                     }
                 }
@@ -210,13 +176,7 @@ impl Bpe {
         Ok(())
     }
 
-    fn add_bigram(
-        &self,
-        symbols: &[Symbol],
-        left: isize,
-        right: isize,
-        heap: &mut BinaryHeap<Bigram>,
-    ) {
+    fn add_bigram(&self, symbols: &[Symbol], left: isize, right: isize, heap: &mut BinaryHeap<Bigram>) {
         if left < 0 || right < 0 {
             return;
         }
@@ -227,14 +187,7 @@ impl Bpe {
             return;
         }
         if let Some(&(rank, merged)) = self.merges.get(&(l.id, r.id)) {
-            heap.push(Bigram {
-                rank,
-                left,
-                right,
-                left_id: l.id,
-                right_id: r.id,
-                merged,
-            });
+            heap.push(Bigram { rank, left, right, left_id: l.id, right_id: r.id, merged });
         }
     }
 }
@@ -261,10 +214,7 @@ struct Bigram {
 impl Ord for Bigram {
     /// Max-heap order: the lowest rank first, then the leftmost.
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .rank
-            .cmp(&self.rank)
-            .then_with(|| other.left.cmp(&self.left))
+        other.rank.cmp(&self.rank).then_with(|| other.left.cmp(&self.left))
     }
 }
 

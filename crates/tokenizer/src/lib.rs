@@ -52,9 +52,7 @@ pub enum TokenizerError {
         reason: String,
     },
     /// A `tokenizer.ggml.model` arbitre does not implement.
-    #[error(
-        "unsupported tokenizer model {0:?} (arbitre supports \"llama\", \"gpt2\" and \"bert\")"
-    )]
+    #[error("unsupported tokenizer model {0:?} (arbitre supports \"llama\", \"gpt2\" and \"bert\")")]
     UnsupportedModel(String),
     /// A `tokenizer.ggml.pre` (byte-level BPE pre-tokenizer) arbitre does not implement.
     #[error(
@@ -93,22 +91,13 @@ impl From<arbitre_gguf::GgufError> for TokenizerError {
         use arbitre_gguf::GgufError as G;
         match e {
             G::MissingMetadata { key } => Self::MissingMetadata { key },
-            G::WrongMetadataType {
-                key,
-                expected,
-                found,
-            } => Self::InvalidMetadata {
-                key,
-                reason: format!("expected {expected}, found {found}"),
-            },
-            G::TooLarge { what, value } => Self::InvalidMetadata {
-                key: what,
-                reason: format!("value {value} is too large"),
-            },
-            other => Self::InvalidMetadata {
-                key: String::new(),
-                reason: other.to_string(),
-            },
+            G::WrongMetadataType { key, expected, found } => {
+                Self::InvalidMetadata { key, reason: format!("expected {expected}, found {found}") }
+            }
+            G::TooLarge { what, value } => {
+                Self::InvalidMetadata { key: what, reason: format!("value {value} is too large") }
+            }
+            other => Self::InvalidMetadata { key: String::new(), reason: other.to_string() },
         }
     }
 }
@@ -184,21 +173,12 @@ impl Tokenizer {
     ///
     /// Never panics. Fails only when `add_bos` is asked of a vocabulary without BOS, or
     /// when a pre-tokenizer regex gives up on pathological input.
-    pub fn encode(
-        &self,
-        text: &str,
-        add_bos: bool,
-        parse_special: bool,
-    ) -> Result<Vec<u32>, TokenizerError> {
+    pub fn encode(&self, text: &str, add_bos: bool, parse_special: bool) -> Result<Vec<u32>, TokenizerError> {
         let mut out = Vec::with_capacity(text.len() / 3 + 2);
         if add_bos {
             out.push(self.bos.ok_or(TokenizerError::MissingSpecialToken("BOS"))?);
         }
-        let fragments = if text.is_empty() {
-            Vec::new()
-        } else {
-            self.partition(text, parse_special)
-        };
+        let fragments = if text.is_empty() { Vec::new() } else { self.partition(text, parse_special) };
         match self.kind {
             Kind::Spm => {
                 // llama.cpp adds the space prefix to the first fragment and after every
@@ -228,17 +208,11 @@ impl Tokenizer {
                 let Some(bpe) = &self.bpe else { return Ok(out) };
                 for f in fragments {
                     match f {
-                        Fragment::Text(t) => bpe
-                            .tokenize(
-                                &self.vocab.token_to_id,
-                                self.vocab.tokens.len(),
-                                t,
-                                &mut out,
-                            )
-                            .map_err(|message| TokenizerError::Regex {
-                                pre: self.pre.clone().unwrap_or_default(),
-                                message,
-                            })?,
+                        Fragment::Text(t) => {
+                            bpe.tokenize(&self.vocab.token_to_id, self.vocab.tokens.len(), t, &mut out).map_err(
+                                |message| TokenizerError::Regex { pre: self.pre.clone().unwrap_or_default(), message },
+                            )?
+                        }
                         Fragment::Token(id) => out.push(id),
                     }
                 }
@@ -246,17 +220,12 @@ impl Tokenizer {
             Kind::Wpm => {
                 for f in fragments {
                     match f {
-                        Fragment::Text(t) => {
-                            wpm::tokenize(&self.vocab, self.wpm, self.unk, t, &mut out)
-                        }
+                        Fragment::Text(t) => wpm::tokenize(&self.vocab, self.wpm, self.unk, t, &mut out),
                         Fragment::Token(id) => out.push(id),
                     }
                 }
                 if add_bos {
-                    out.push(
-                        self.sep
-                            .ok_or(TokenizerError::MissingSpecialToken("separator"))?,
-                    );
+                    out.push(self.sep.ok_or(TokenizerError::MissingSpecialToken("separator"))?);
                 }
             }
         }
@@ -275,11 +244,7 @@ impl Tokenizer {
                 continue;
             }
             let needle: &str = &tok.text;
-            if needle.is_empty()
-                || !frags
-                    .iter()
-                    .any(|f| matches!(f, Fragment::Text(t) if t.contains(needle)))
-            {
+            if needle.is_empty() || !frags.iter().any(|f| matches!(f, Fragment::Text(t) if t.contains(needle))) {
                 continue;
             }
             let mut next = Vec::with_capacity(frags.len() + 2);
@@ -290,20 +255,12 @@ impl Tokenizer {
                 };
                 while let Some(pos) = rest.find(needle) {
                     let (left, right) = (&rest[..pos], &rest[pos + needle.len()..]);
-                    let left = if tok.attr & attr::LSTRIP != 0 {
-                        left.trim_end_matches(is_c_space)
-                    } else {
-                        left
-                    };
+                    let left = if tok.attr & attr::LSTRIP != 0 { left.trim_end_matches(is_c_space) } else { left };
                     if !left.is_empty() {
                         next.push(Fragment::Text(left));
                     }
                     next.push(Fragment::Token(id));
-                    rest = if tok.attr & attr::RSTRIP != 0 {
-                        right.trim_start_matches(is_c_space)
-                    } else {
-                        right
-                    };
+                    rest = if tok.attr & attr::RSTRIP != 0 { right.trim_start_matches(is_c_space) } else { right };
                 }
                 if !rest.is_empty() {
                     next.push(Fragment::Text(rest));
@@ -384,11 +341,7 @@ impl Tokenizer {
         let mut bytes = Vec::new();
         for &id in ids {
             let piece = self.piece(id, !skip_special);
-            let piece = if remove_space {
-                piece.strip_prefix(b" ").unwrap_or(&piece)
-            } else {
-                &piece[..]
-            };
+            let piece = if remove_space { piece.strip_prefix(b" ").unwrap_or(&piece) } else { &piece[..] };
             bytes.extend_from_slice(piece);
             remove_space = false;
         }

@@ -93,13 +93,7 @@ const FIM_MID_NAMES: &[&str] = &[
     "<|middle|>",
 ];
 const FIM_PAD_NAMES: &[&str] = &["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"];
-const FIM_REP_NAMES: &[&str] = &[
-    "<|fim_repo|>",
-    "<|repo_name|>",
-    "<fim-repo>",
-    "<REPO>",
-    "<reponame>",
-];
+const FIM_REP_NAMES: &[&str] = &["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"];
 const FIM_SEP_NAMES: &[&str] = &["<|file_sep|>"];
 /// Token texts that end generation (llama.cpp's list).
 const EOG_NAMES: &[&str] = &[
@@ -128,10 +122,7 @@ const EOG_NAMES: &[&str] = &[
 ];
 
 fn invalid(key: &str, reason: impl Into<String>) -> TokenizerError {
-    TokenizerError::InvalidMetadata {
-        key: key.to_owned(),
-        reason: reason.into(),
-    }
+    TokenizerError::InvalidMetadata { key: key.to_owned(), reason: reason.into() }
 }
 
 /// An optional token id: absent, negative or out of range gives `None` (llama.cpp warns
@@ -141,14 +132,9 @@ fn read_id(md: &Metadata, key: &str, n_tokens: usize) -> Result<Option<u32>, Tok
         None => Ok(None),
         Some(v) => {
             if v.as_i64().is_none() && v.as_u64().is_none() {
-                return Err(invalid(
-                    key,
-                    format!("expected an integer token id, found {}", v.type_name()),
-                ));
+                return Err(invalid(key, format!("expected an integer token id, found {}", v.type_name())));
             }
-            Ok(v.as_u64()
-                .and_then(|x| u32::try_from(x).ok())
-                .filter(|&x| (x as usize) < n_tokens))
+            Ok(v.as_u64().and_then(|x| u32::try_from(x).ok()).filter(|&x| (x as usize) < n_tokens))
         }
     }
 }
@@ -171,23 +157,19 @@ impl Tokenizer {
         };
 
         // llama.cpp's defaults per tokenizer type
-        let preset =
-            match kind {
-                Kind::Bpe => Some(bpe_preset(pre.as_deref()).ok_or_else(|| {
-                    TokenizerError::UnsupportedPre(pre.clone().unwrap_or_default())
-                })?),
-                Kind::Spm | Kind::Wpm => None,
-            };
+        let preset = match kind {
+            Kind::Bpe => Some(
+                bpe_preset(pre.as_deref())
+                    .ok_or_else(|| TokenizerError::UnsupportedPre(pre.clone().unwrap_or_default()))?,
+            ),
+            Kind::Spm | Kind::Wpm => None,
+        };
         let mut add_bos = preset.is_none_or(|p| p.add_bos);
         let mut add_eos = false;
         let mut add_sep = kind == Kind::Wpm;
         let mut add_space_prefix = kind == Kind::Spm;
         let default_ids: &[(Slot, u32)] = match kind {
-            Kind::Spm => &[
-                (|s| &mut s.bos, 1),
-                (|s| &mut s.eos, 2),
-                (|s| &mut s.unk, 0),
-            ],
+            Kind::Spm => &[(|s| &mut s.bos, 1), (|s| &mut s.eos, 2), (|s| &mut s.unk, 0)],
             Kind::Wpm => &[
                 (|s| &mut s.bos, 101),
                 (|s| &mut s.unk, 100),
@@ -215,55 +197,30 @@ impl Tokenizer {
         if let Some(s) = &scores
             && s.len() < n
         {
-            return Err(invalid(
-                KEY_SCORES,
-                format!("{} scores for {n} tokens", s.len()),
-            ));
+            return Err(invalid(KEY_SCORES, format!("{} scores for {n} tokens", s.len())));
         }
         let types = md.opt(KEY_TOKEN_TYPE, Metadata::i64_array)?;
         if let Some(t) = &types
             && t.len() < n
         {
-            return Err(invalid(
-                KEY_TOKEN_TYPE,
-                format!("{} token types for {n} tokens", t.len()),
-            ));
+            return Err(invalid(KEY_TOKEN_TYPE, format!("{} token types for {n} tokens", t.len())));
         }
         let mut tokens = Vec::with_capacity(n);
         let mut token_to_id: HashMap<Box<str>, u32> = HashMap::with_capacity(n);
         let mut max_token_len = 0;
         for (i, &t) in texts.iter().enumerate() {
             let id = i as u32;
-            let text: Box<str> = if t.is_empty() {
-                format!("[EMPTY_{i}]").into()
-            } else {
-                t.into()
-            };
+            let text: Box<str> = if t.is_empty() { format!("[EMPTY_{i}]").into() } else { t.into() };
             if let Some(&first) = token_to_id.get(&text) {
-                return Err(TokenizerError::DuplicateToken {
-                    text: text.into(),
-                    first,
-                    second: id,
-                });
+                return Err(TokenizerError::DuplicateToken { text: text.into(), first, second: id });
             }
             max_token_len = max_token_len.max(text.len());
             token_to_id.insert(text.clone(), id);
-            let score = scores
-                .as_ref()
-                .and_then(|s| s.get(i))
-                .copied()
-                .unwrap_or(0.0);
-            let attr = types
-                .as_ref()
-                .and_then(|t| t.get(i))
-                .map_or(attr::NORMAL, |&t| attr::from_token_type(t));
+            let score = scores.as_ref().and_then(|s| s.get(i)).copied().unwrap_or(0.0);
+            let attr = types.as_ref().and_then(|t| t.get(i)).map_or(attr::NORMAL, |&t| attr::from_token_type(t));
             tokens.push(TokenData { text, score, attr });
         }
-        let mut vocab = Vocab {
-            tokens,
-            token_to_id,
-            max_token_len,
-        };
+        let mut vocab = Vocab { tokens, token_to_id, max_token_len };
 
         // special token ids: defaults (dropped when out of range), then the metadata
         let mut sp = Specials::default();
@@ -305,24 +262,16 @@ impl Tokenizer {
             add_sep = v;
         }
         if add_bos && sp.bos.is_none() {
-            return Err(TokenizerError::MissingSpecialToken(
-                "BOS (tokenizer.ggml.add_bos_token is true)",
-            ));
+            return Err(TokenizerError::MissingSpecialToken("BOS (tokenizer.ggml.add_bos_token is true)"));
         }
         if add_eos && sp.eos.is_none() {
-            return Err(TokenizerError::MissingSpecialToken(
-                "EOS (tokenizer.ggml.add_eos_token is true)",
-            ));
+            return Err(TokenizerError::MissingSpecialToken("EOS (tokenizer.ggml.add_eos_token is true)"));
         }
         if add_sep && sp.sep.is_none() {
-            return Err(TokenizerError::MissingSpecialToken(
-                "separator (tokenizer.ggml.add_sep_token is true)",
-            ));
+            return Err(TokenizerError::MissingSpecialToken("separator (tokenizer.ggml.add_sep_token is true)"));
         }
         let lowercase = md.opt(KEY_LOWERCASE, Metadata::bool)?.unwrap_or(true);
-        let strip_accents = md
-            .opt(KEY_STRIP_ACCENTS, Metadata::bool)?
-            .unwrap_or(lowercase);
+        let strip_accents = md.opt(KEY_STRIP_ACCENTS, Metadata::bool)?.unwrap_or(lowercase);
 
         let eog = detect_special_tokens(&mut vocab, &mut sp);
         let special_cache = special_cache(&vocab);
@@ -331,18 +280,9 @@ impl Tokenizer {
         let bpe = match preset {
             Some(p) => {
                 let merges = md.string_array(KEY_MERGES)?;
-                let pretok =
-                    PreTokenizer::new(p.regexes).map_err(|message| TokenizerError::Regex {
-                        pre: pre.clone().unwrap_or_default(),
-                        message,
-                    })?;
-                Some(Bpe::new(
-                    &vocab.token_to_id,
-                    n,
-                    &merges,
-                    pretok,
-                    p.ignore_merges,
-                ))
+                let pretok = PreTokenizer::new(p.regexes)
+                    .map_err(|message| TokenizerError::Regex { pre: pre.clone().unwrap_or_default(), message })?;
+                Some(Bpe::new(&vocab.token_to_id, n, &merges, pretok, p.ignore_merges))
             }
             None => None,
         };
@@ -362,15 +302,8 @@ impl Tokenizer {
             add_space_prefix,
             special_cache,
             bpe,
-            wpm: WpmOptions {
-                lowercase,
-                strip_accents,
-            },
-            char_to_byte: if kind == Kind::Bpe {
-                char_to_byte_map()
-            } else {
-                HashMap::new()
-            },
+            wpm: WpmOptions { lowercase, strip_accents },
+            char_to_byte: if kind == Kind::Bpe { char_to_byte_map() } else { HashMap::new() },
         })
     }
 
@@ -397,17 +330,14 @@ impl Tokenizer {
                 return Err(bad(format!("ends inside token {i} of {vocab_size}")));
             };
             let score = f32::from_le_bytes(s);
-            let len = usize::try_from(i32::from_le_bytes(l))
-                .map_err(|_| bad(format!("token {i} has a negative length")))?;
+            let len =
+                usize::try_from(i32::from_le_bytes(l)).map_err(|_| bad(format!("token {i} has a negative length")))?;
             pos += 8;
-            let raw = bytes.get(pos..pos.saturating_add(len)).ok_or_else(|| {
-                bad(format!(
-                    "token {i} ({len} bytes) runs past the end of the file"
-                ))
-            })?;
+            let raw = bytes
+                .get(pos..pos.saturating_add(len))
+                .ok_or_else(|| bad(format!("token {i} ({len} bytes) runs past the end of the file")))?;
             pos += len;
-            let text =
-                std::str::from_utf8(raw).map_err(|_| bad(format!("token {i} is not UTF-8")))?;
+            let text = std::str::from_utf8(raw).map_err(|_| bad(format!("token {i} is not UTF-8")))?;
             let (text, ty) = match i {
                 0 => (text.to_owned(), 2),
                 1 | 2 => (text.trim_matches('\n').to_owned(), 3),
@@ -431,10 +361,7 @@ impl Tokenizer {
 }
 
 fn is_byte_token(t: &str) -> bool {
-    t.len() == 6
-        && t.starts_with("<0x")
-        && t.ends_with('>')
-        && t.as_bytes()[3..5].iter().all(u8::is_ascii_hexdigit)
+    t.len() == 6 && t.starts_with("<0x") && t.ends_with('>') && t.as_bytes()[3..5].iter().all(u8::is_ascii_hexdigit)
 }
 
 /// llama.cpp's detection of EOT/EOM/FIM/EOG tokens by their text, which also forces the
@@ -466,10 +393,7 @@ fn detect_special_tokens(vocab: &mut Vocab, sp: &mut Specials) -> Vec<u32> {
         }
     }
 
-    let mut eog: Vec<u32> = [sp.fim_pad, sp.fim_rep, sp.fim_sep]
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut eog: Vec<u32> = [sp.fim_pad, sp.fim_rep, sp.fim_sep].into_iter().flatten().collect();
     for (id, tok) in vocab.tokens.iter_mut().enumerate() {
         if EOG_NAMES.contains(&&*tok.text) {
             eog.push(id as u32);
@@ -487,12 +411,7 @@ fn detect_special_tokens(vocab: &mut Vocab, sp: &mut Specials) -> Vec<u32> {
     eog.sort_unstable();
     eog.dedup();
 
-    let text_of = |vocab: &Vocab, id: u32| {
-        vocab
-            .get(id)
-            .map(|t| t.text.to_string())
-            .unwrap_or_default()
-    };
+    let text_of = |vocab: &Vocab, id: u32| vocab.get(id).map(|t| t.text.to_string()).unwrap_or_default();
     // o200k_harmony / solar-open: "<|end|>" is not EOG when "<|return|>"+"<|call|>" or
     // "<|calls|>"+"<|flush|>" are.
     let texts: Vec<String> = eog.iter().map(|&id| text_of(vocab, id)).collect();
@@ -501,10 +420,7 @@ fn detect_special_tokens(vocab: &mut Vocab, sp: &mut Specials) -> Vec<u32> {
     if has("<|end|>")
         && has_call
         && (has("<|return|>") || has("<|flush|>"))
-        && let Some(end_id) = eog
-            .iter()
-            .copied()
-            .find(|&id| text_of(vocab, id) == "<|end|>")
+        && let Some(end_id) = eog.iter().copied().find(|&id| text_of(vocab, id) == "<|end|>")
     {
         eog.retain(|&id| id != end_id);
         if let Some(t) = vocab.tokens.get_mut(end_id as usize) {
@@ -535,28 +451,16 @@ fn special_cache(vocab: &Vocab) -> Vec<u32> {
 /// llama.cpp's per-model attribute fix-ups (by `general.name`, `tokenizer.ggml.pre`,
 /// `general.architecture`): strip whitespace around some special tokens.
 fn model_attr_fixups(md: &Metadata, pre: Option<&str>, vocab: &mut Vocab, special_cache: &[u32]) {
-    let name = md
-        .get("general.name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let arch = md
-        .get("general.architecture")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let name = md.get("general.name").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+    let arch = md.get("general.architecture").and_then(Value::as_str).unwrap_or("");
     let pre = pre.unwrap_or("");
     let set = |vocab: &mut Vocab, text: &str, bit: u16, on: bool| {
-        if let Some(t) = vocab
-            .id(text)
-            .and_then(|id| vocab.tokens.get_mut(id as usize))
-        {
+        if let Some(t) = vocab.id(text).and_then(|id| vocab.tokens.get_mut(id as usize)) {
             if on { t.attr |= bit } else { t.attr &= !bit }
         }
     };
     let any = |s: &str, subs: &[&str]| subs.iter().any(|x| s.contains(x));
-    if any(pre, &["jina-v2-de", "jina-v2-es", "jina-v2-code"])
-        || any(arch, &["nomic-bert-moe", "jina-bert-v3"])
-    {
+    if any(pre, &["jina-v2-de", "jina-v2-es", "jina-v2-code"]) || any(arch, &["nomic-bert-moe", "jina-bert-v3"]) {
         set(vocab, "<mask>", attr::LSTRIP, true);
     } else if any(&name, &["phi-3", "phi3"]) {
         for &id in special_cache {

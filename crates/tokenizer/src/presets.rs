@@ -19,12 +19,7 @@ pub(crate) struct Preset {
     pub(crate) no_default_bos: bool,
 }
 
-const DEFAULT: &[&str] = &[
-    r"[\p{P}\$\+<=>\^~\|]+",
-    GPT2_REGEX,
-    r"\p{N}+",
-    "[0-9][0-9][0-9]",
-];
+const DEFAULT: &[&str] = &[r"[\p{P}\$\+<=>\^~\|]+", GPT2_REGEX, r"\p{N}+", "[0-9][0-9][0-9]"];
 const LLAMA3: &[&str] = &[LLAMA3_REGEX];
 const JAIS2: &[&str] = &[
     r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s{512}(?!\S)|\s{256}(?!\S)|\s{128}(?!\S)|\s{64}(?!\S)|\s{32}(?!\S)|\s{16}(?!\S)|\s{8}(?!\S)|\s{4}(?!\S)|\s{1,2}(?!\S)|\s{1}",
@@ -42,13 +37,8 @@ const DEEPSEEK3: &[&str] = &[
     "[\u{4E00}-\u{9FA5}\u{3040}-\u{309F}\u{30A0}-\u{30FF}]+",
     "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+",
 ];
-const DEEPSEEK_CODER: &[&str] = &[
-    "[\r\n]",
-    r"\s?\p{L}+",
-    r"\s?\p{P}+",
-    "[\u{4E00}-\u{9FA5}\u{800}-\u{4E00}\u{AC00}-\u{D7FF}]+",
-    r"\p{N}",
-];
+const DEEPSEEK_CODER: &[&str] =
+    &["[\r\n]", r"\s?\p{L}+", r"\s?\p{P}+", "[\u{4E00}-\u{9FA5}\u{800}-\u{4E00}\u{AC00}-\u{D7FF}]+", r"\p{N}"];
 const FALCON: &[&str] = &[r"[\p{P}\$\+<=>\^~\|`]+", GPT2_REGEX, "[0-9][0-9][0-9]"];
 const STARCODER: &[&str] = &[r"\p{N}", GPT2_REGEX];
 const GPT2: &[&str] = &[GPT2_REGEX];
@@ -58,17 +48,13 @@ const QWEN2: &[&str] = &[
 const QWEN35: &[&str] = &[
     r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
 ];
-const UFAKZEKA: &[&str] =
-    &[r"[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"];
+const UFAKZEKA: &[&str] = &[r"[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"];
 const LAGUNA: &[&str] = &[
     r"[^\n]+|[\n]+",
     r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
 ];
 const PORO: &[&str] = &[" ?[^(\\s|.,!?\u{2026}\u{3002}\u{FF0C}\u{3001}\u{964}\u{6D4}\u{60C})]+"];
-const VIKING: &[&str] = &[
-    " ?[^(\\s|.,!?\u{2026}\u{3002}\u{FF0C}\u{3001}\u{964}\u{6D4}\u{60C})]+",
-    r"\p{N}",
-];
+const VIKING: &[&str] = &[" ?[^(\\s|.,!?\u{2026}\u{3002}\u{FF0C}\u{3001}\u{964}\u{6D4}\u{60C})]+", r"\p{N}"];
 const TEKKEN: &[&str] = &[
     r"[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+",
 ];
@@ -100,63 +86,38 @@ const MINICPM5: &[&str] = &[
 /// The preset for a `tokenizer.ggml.pre` value (`None` = absent, llama.cpp's "default"),
 /// or `None` when llama.cpp does not know the name or arbitre cannot reproduce it.
 pub(crate) fn bpe_preset(pre: Option<&str>) -> Option<Preset> {
-    let p = |regexes| Preset {
-        regexes,
-        ignore_merges: false,
-        add_bos: false,
-        no_default_bos: false,
-    };
+    let p = |regexes| Preset { regexes, ignore_merges: false, add_bos: false, no_default_bos: false };
     let Some(pre) = pre else {
         return Some(p(DEFAULT));
     };
     Some(match pre {
         "default" => p(DEFAULT),
-        "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "falcon-h1" | "pixtral" | "midm-2.0"
-        | "lfm2" | "jina-v5-nano" => Preset {
-            ignore_merges: true,
-            add_bos: true,
-            ..p(LLAMA3)
-        },
-        "minicpm5" => Preset {
-            ignore_merges: true,
-            ..p(MINICPM5)
-        },
+        "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "falcon-h1" | "pixtral" | "midm-2.0" | "lfm2"
+        | "jina-v5-nano" => Preset { ignore_merges: true, add_bos: true, ..p(LLAMA3) },
+        "minicpm5" => Preset { ignore_merges: true, ..p(MINICPM5) },
         "deepseek-llm" => p(DEEPSEEK_LLM),
         "deepseek-coder" => p(DEEPSEEK_CODER),
         "deepseek-v3" | "hunyuan-dense" | "hy_v4" | "joyai-llm" => p(DEEPSEEK3),
         "falcon" => p(FALCON),
         "mpt" | "olmo" | "jais" | "exaone4" => p(GPT2),
-        "gpt-2" | "phi-2" | "jina-es" | "jina-de" | "gigachat" | "jina-v2-es" | "jina-v2-de"
-        | "a.x-4.0" | "mellum" | "modern-bert" | "jina-v1-en" | "jina-v2-code" | "roberta-bpe" => {
-            p(GPT2)
-        }
+        "gpt-2" | "phi-2" | "jina-es" | "jina-de" | "gigachat" | "jina-v2-es" | "jina-v2-de" | "a.x-4.0" | "mellum"
+        | "modern-bert" | "jina-v1-en" | "jina-v2-code" | "roberta-bpe" => p(GPT2),
         "trillion" | "granite-docling" => p(GPT2),
         "jais-2" => p(JAIS2),
         "starcoder" | "refact" | "codeshell" | "exaone" | "minerva-7b" | "mellum2" => p(STARCODER),
         "command-r" | "smollm" => p(STARCODER),
-        "qwen2" | "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "hunyuan" | "solar-open"
-        | "grok-2" => p(QWEN2),
+        "qwen2" | "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "hunyuan" | "solar-open" | "grok-2" => p(QWEN2),
         "ufakzeka" => p(UFAKZEKA),
         "laguna" => p(LAGUNA),
         "stablelm2" | "megrez" => p(QWEN2),
         "qwen35" => p(QWEN35),
         "dbrx" | "smaug-bpe" => p(LLAMA3),
-        "glm4" | "chatglm-bpe" => Preset {
-            no_default_bos: true,
-            ..p(LLAMA3)
-        },
+        "glm4" | "chatglm-bpe" => Preset { no_default_bos: true, ..p(LLAMA3) },
         "poro-chat" => p(PORO),
         "bloom" | "gpt3-finnish" => p(PORO),
         "viking" => p(VIKING),
-        "tekken" => Preset {
-            ignore_merges: true,
-            add_bos: true,
-            ..p(TEKKEN)
-        },
-        "chameleon" => Preset {
-            add_bos: true,
-            ..p(CHAMELEON)
-        },
+        "tekken" => Preset { ignore_merges: true, add_bos: true, ..p(TEKKEN) },
+        "chameleon" => Preset { add_bos: true, ..p(CHAMELEON) },
         "gpt-4o" | "llama4" | "kanana2" | "talkie" | "minimax-m2" => p(GPT4O),
         "bailingmoe" | "bailingmoe2" | "llada-moe" => p(BAILINGMOE),
         "seed-coder" => p(SEED_CODER),
@@ -255,7 +216,8 @@ mod tests {
 
     #[test]
     fn every_preset_compiles_and_covers_the_text() {
-        let text = "Hello, y'all! How are you 😁 ?我想在apple工作1314151天～ \n\n  x\tIMGIMGABZ <sentinel:12> 3.14 ÀÉÎ ½";
+        let text =
+            "Hello, y'all! How are you 😁 ?我想在apple工作1314151天～ \n\n  x\tIMGIMGABZ <sentinel:12> 3.14 ÀÉÎ ½";
         for &name in SUPPORTED_PRES {
             let p = bpe_preset(Some(name)).unwrap_or_else(|| panic!("{name} listed but not known"));
             let pre = PreTokenizer::new(p.regexes).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -18,8 +18,7 @@ use std::fmt::Write as _;
 use crate::unicode::{self, Flags};
 
 /// llama.cpp's GPT-2 pre-tokenizer regex, which it implements by hand.
-pub(crate) const GPT2_REGEX: &str =
-    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
+pub(crate) const GPT2_REGEX: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
 /// The Llama-3 regex as written in tokenizer.json, which llama.cpp implements by hand.
 pub(crate) const LLAMA3_REGEX_ORIG: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 /// The Llama-3 regex as llama.cpp spells it (no inline flags), also implemented by hand.
@@ -44,10 +43,7 @@ const BACKTRACK_LIMIT: usize = 100_000_000;
 enum Splitter {
     Gpt2,
     Llama3,
-    Regex {
-        re: fancy_regex::Regex,
-        collapsed: bool,
-    },
+    Regex { re: fancy_regex::Regex, collapsed: bool },
 }
 
 /// A compiled list of split regexes.
@@ -75,8 +71,7 @@ impl PreTokenizer {
 
     fn compile(pattern: &str) -> Result<Splitter, String> {
         let collapsed = uses_categories(pattern);
-        let translated =
-            translate(pattern, collapsed).map_err(|e| format!("regex {pattern:?}: {e}"))?;
+        let translated = translate(pattern, collapsed).map_err(|e| format!("regex {pattern:?}: {e}"))?;
         let re = fancy_regex::RegexBuilder::new(&translated)
             .backtrack_limit(BACKTRACK_LIMIT)
             .build()
@@ -94,9 +89,7 @@ impl PreTokenizer {
             offsets = match s {
                 Splitter::Gpt2 => split_gpt2(&cpts, &flags, &offsets),
                 Splitter::Llama3 => split_llama3(&cpts, &flags, &offsets),
-                Splitter::Regex { re, collapsed } => {
-                    split_regex(re, *collapsed, &cpts, &flags, &offsets)?
-                }
+                Splitter::Regex { re, collapsed } => split_regex(re, *collapsed, &cpts, &flags, &offsets)?,
             };
         }
         let mut out = Vec::with_capacity(offsets.len());
@@ -116,12 +109,9 @@ impl PreTokenizer {
 
 /// Whether llama.cpp would run this regex on the collapsed text.
 fn uses_categories(pattern: &str) -> bool {
-    [
-        r"\p{N}", r"\p{L}", r"\p{P}", r"\p{M}", r"\p{S}", r"\p{Lu}", r"\p{Ll}", r"\p{Lt}",
-        r"\p{Lm}", r"\p{Lo}",
-    ]
-    .iter()
-    .any(|c| pattern.contains(c))
+    [r"\p{N}", r"\p{L}", r"\p{P}", r"\p{M}", r"\p{S}", r"\p{Lu}", r"\p{Ll}", r"\p{Lt}", r"\p{Lm}", r"\p{Lo}"]
+        .iter()
+        .any(|c| pattern.contains(c))
 }
 
 /// A view of one piece of the text, reading as nothing outside it.
@@ -169,12 +159,7 @@ fn split_gpt2(cpts: &[char], flags: &[Flags], offsets: &[usize]) -> Vec<usize> {
     let mut out = Vec::with_capacity(offsets.len());
     let mut start = 0usize;
     for &len in offsets {
-        let p = Piece {
-            cpts,
-            flags,
-            ini: start,
-            end: start + len,
-        };
+        let p = Piece { cpts, flags, ini: start, end: start + len };
         start += len;
         let mut prev_end = p.ini;
         let mut pos = p.ini;
@@ -265,12 +250,7 @@ fn split_llama3(cpts: &[char], flags: &[Flags], offsets: &[usize]) -> Vec<usize>
     let mut start = 0usize;
     let is_rn = |c: u32| is_cpt(c, '\r') || is_cpt(c, '\n');
     for &len in offsets {
-        let p = Piece {
-            cpts,
-            flags,
-            ini: start,
-            end: start + len,
-        };
+        let p = Piece { cpts, flags, ini: start, end: start + len };
         start += len;
         let mut prev_end = p.ini;
         let mut pos = p.ini;
@@ -456,14 +436,7 @@ fn category_class(name: &str) -> Option<(char, &'static [(u8, u8)])> {
         (0x7D, 0x7D),
     ];
     const M: &[(u8, u8)] = &[];
-    const S: &[(u8, u8)] = &[
-        (0x24, 0x24),
-        (0x2B, 0x2B),
-        (0x3C, 0x3E),
-        (0x5E, 0x5E),
-        (0x60, 0x60),
-        (0x7C, 0x7C),
-    ];
+    const S: &[(u8, u8)] = &[(0x24, 0x24), (0x2B, 0x2B), (0x3C, 0x3E), (0x5E, 0x5E), (0x60, 0x60), (0x7C, 0x7C)];
     Some(match name {
         "N" => (COLLAPSED_NUMBER, N),
         "L" | "Lu" | "Ll" | "Lt" | "Lm" | "Lo" => (COLLAPSED_LETTER, L),
@@ -497,9 +470,7 @@ enum ClassItem {
 /// syntax. With `collapsed`, `\p{..}` classes become llama.cpp's collapsed classes.
 fn translate(pattern: &str, collapsed: bool) -> Result<String, String> {
     if collapsed && !pattern.is_ascii() {
-        return Err(
-            "unicode categories together with non-ASCII characters are not supported".into(),
-        );
+        return Err("unicode categories together with non-ASCII characters are not supported".into());
     }
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::with_capacity(pattern.len() * 2);
@@ -598,11 +569,7 @@ fn parse_escape(chars: &[char], i: usize, collapsed: bool) -> Result<(ClassItem,
         return Err("trailing backslash".into());
     };
     let hex = |from: usize, n: usize| -> Result<(ClassItem, usize), String> {
-        let digits: String = chars
-            .get(from..from + n)
-            .ok_or("short hex escape")?
-            .iter()
-            .collect();
+        let digits: String = chars.get(from..from + n).ok_or("short hex escape")?.iter().collect();
         let v = u32::from_str_radix(&digits, 16).map_err(|_| "bad hex escape")?;
         let ch = char::from_u32(v).ok_or("bad codepoint")?;
         Ok((ClassItem::Char(ch), from + n))
@@ -613,12 +580,7 @@ fn parse_escape(chars: &[char], i: usize, collapsed: bool) -> Result<(ClassItem,
             if chars.get(i + 2) != Some(&'{') {
                 return Err("bad \\p".into());
             }
-            let close = chars[i + 2..]
-                .iter()
-                .position(|&x| x == '}')
-                .ok_or("unclosed \\p{")?
-                + i
-                + 2;
+            let close = chars[i + 2..].iter().position(|&x| x == '}').ok_or("unclosed \\p{")? + i + 2;
             let name: String = chars[i + 3..close].iter().collect();
             let (stand_in, ascii) = category_class(&name)
                 .filter(|_| collapsed)
@@ -629,19 +591,10 @@ fn parse_escape(chars: &[char], i: usize, collapsed: bool) -> Result<(ClassItem,
         }
         's' => (set(&SPACE_CHARS.map(|c| (c, c))), i + 2),
         'd' => (set(&[('0', '9')]), i + 2),
-        'w' => (
-            set(&[('0', '9'), ('A', 'Z'), ('_', '_'), ('a', 'z')]),
-            i + 2,
-        ),
-        'S' => (
-            ClassItem::NotSet(SPACE_CHARS.map(|c| (c, c)).to_vec()),
-            i + 2,
-        ),
+        'w' => (set(&[('0', '9'), ('A', 'Z'), ('_', '_'), ('a', 'z')]), i + 2),
+        'S' => (ClassItem::NotSet(SPACE_CHARS.map(|c| (c, c)).to_vec()), i + 2),
         'D' => (ClassItem::NotSet(vec![('0', '9')]), i + 2),
-        'W' => (
-            ClassItem::NotSet(vec![('0', '9'), ('A', 'Z'), ('_', '_'), ('a', 'z')]),
-            i + 2,
-        ),
+        'W' => (ClassItem::NotSet(vec![('0', '9'), ('A', 'Z'), ('_', '_'), ('a', 'z')]), i + 2),
         'b' | 'B' => return Err(format!("unsupported escape \\{e}")),
         'r' => (ClassItem::Char('\r'), i + 2),
         'n' => (ClassItem::Char('\n'), i + 2),
@@ -656,12 +609,7 @@ fn parse_escape(chars: &[char], i: usize, collapsed: bool) -> Result<(ClassItem,
 }
 
 /// Translates the bracket expression at `chars[i] == '['`; returns the index after it.
-fn translate_class(
-    chars: &[char],
-    i: usize,
-    collapsed: bool,
-    out: &mut String,
-) -> Result<usize, String> {
+fn translate_class(chars: &[char], i: usize, collapsed: bool, out: &mut String) -> Result<usize, String> {
     let mut j = i + 1;
     let negated = chars.get(j) == Some(&'^');
     if negated {
@@ -681,11 +629,7 @@ fn translate_class(
             break;
         }
         first = false;
-        let (item, next) = if c == '\\' {
-            parse_escape(chars, j, collapsed)?
-        } else {
-            (ClassItem::Char(c), j + 1)
-        };
+        let (item, next) = if c == '\\' { parse_escape(chars, j, collapsed)? } else { (ClassItem::Char(c), j + 1) };
         j = next;
         match item {
             ClassItem::Set(r) => ranges.extend(r),
@@ -721,11 +665,7 @@ mod tests {
     use super::*;
 
     fn words(p: &PreTokenizer, text: &str) -> Vec<String> {
-        p.split(text)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| text[r].to_string())
-            .collect()
+        p.split(text).unwrap_or_default().into_iter().map(|r| text[r].to_string()).collect()
     }
 
     #[test]
@@ -733,9 +673,7 @@ mod tests {
         let p = PreTokenizer::new(&[GPT2_REGEX]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             words(&p, "Hello world's  end 123!!\n\n x"),
-            [
-                "Hello", " world", "'s", " ", " end", " 123", "!!", "\n\n", " x"
-            ]
+            ["Hello", " world", "'s", " ", " end", " 123", "!!", "\n\n", " x"]
         );
     }
 
@@ -750,9 +688,7 @@ mod tests {
 
     /// The generic (collapsed, std::regex-like) route for a pattern llama.cpp hand-writes.
     fn generic(pattern: &str) -> PreTokenizer {
-        PreTokenizer {
-            splitters: vec![PreTokenizer::compile(pattern).unwrap_or_else(|e| panic!("{e}"))],
-        }
+        PreTokenizer { splitters: vec![PreTokenizer::compile(pattern).unwrap_or_else(|e| panic!("{e}"))] }
     }
 
     proptest::proptest! {

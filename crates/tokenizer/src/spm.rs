@@ -36,9 +36,7 @@ impl Eq for Bigram {}
 impl Ord for Bigram {
     /// Max-heap order: the highest score first, then the leftmost.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.score
-            .total_cmp(&other.score)
-            .then_with(|| other.left.cmp(&self.left))
+        self.score.total_cmp(&other.score).then_with(|| other.left.cmp(&self.left))
     }
 }
 
@@ -49,11 +47,7 @@ impl PartialOrd for Bigram {
 }
 
 fn score_key(s: f32) -> f32 {
-    if s.is_nan() {
-        f32::NEG_INFINITY
-    } else {
-        s + 0.0
-    }
+    if s.is_nan() { f32::NEG_INFINITY } else { s + 0.0 }
 }
 
 /// Tokenizes `text` (already escaped: spaces are U+2581), appending to `out`.
@@ -61,12 +55,7 @@ pub(crate) fn tokenize(vocab: &Vocab, unk: Option<u32>, text: &str, out: &mut Ve
     let mut symbols: Vec<Symbol> = Vec::with_capacity(text.len());
     for (start, ch) in text.char_indices() {
         let idx = symbols.len() as isize;
-        symbols.push(Symbol {
-            start,
-            len: ch.len_utf8(),
-            prev: idx - 1,
-            next: idx + 1,
-        });
+        symbols.push(Symbol { start, len: ch.len_utf8(), prev: idx - 1, next: idx + 1 });
     }
     let Some(last) = symbols.last_mut() else {
         return;
@@ -93,10 +82,7 @@ pub(crate) fn tokenize(vocab: &Vocab, unk: Option<u32>, text: &str, out: &mut Ve
             ls.len += r_len;
             ls.next = r_next;
         }
-        if let Some(n) = usize::try_from(r_next)
-            .ok()
-            .and_then(|n| symbols.get_mut(n))
-        {
+        if let Some(n) = usize::try_from(r_next).ok().and_then(|n| symbols.get_mut(n)) {
             n.prev = bg.left;
         }
         let prev = symbols.get(l).map_or(-1, |s| s.prev);
@@ -141,14 +127,6 @@ fn try_add_bigram(
         return;
     };
     let Some(id) = vocab.id(joined) else { return };
-    let score = vocab
-        .tokens
-        .get(id as usize)
-        .map_or(f32::NEG_INFINITY, |t| t.score);
-    heap.push(Bigram {
-        score: score_key(score),
-        left,
-        right,
-        size,
-    });
+    let score = vocab.tokens.get(id as usize).map_or(f32::NEG_INFINITY, |t| t.score);
+    heap.push(Bigram { score: score_key(score), left, right, size });
 }

@@ -19,10 +19,7 @@ impl StreamDecoder {
     /// the first non-empty piece: the SentencePiece space prefix of a text that starts
     /// right after BOS, which llama.cpp and llama2.c do not print.
     pub fn new(strip_leading_space: bool) -> Self {
-        Self {
-            pending: Vec::new(),
-            strip_leading_space,
-        }
+        Self { pending: Vec::new(), strip_leading_space }
     }
 
     /// Adds token `id`; returns the text it completes (possibly empty). Ids out of range

@@ -57,14 +57,8 @@ pub(crate) fn flags(cpt: u32) -> Flags {
     }
     // FLAG_RANGES is sorted by start and begins at 0, so the partition point is >= 1.
     let idx = FLAG_RANGES.partition_point(|&(start, _)| start <= cpt);
-    let cat = FLAG_RANGES
-        .get(idx.wrapping_sub(1))
-        .map_or(UNDEFINED, |&(_, f)| f);
-    let ws = if is_whitespace(cpt) {
-        WHITESPACE_BIT
-    } else {
-        0
-    };
+    let cat = FLAG_RANGES.get(idx.wrapping_sub(1)).map_or(UNDEFINED, |&(_, f)| f);
+    let ws = if is_whitespace(cpt) { WHITESPACE_BIT } else { 0 };
     Flags(cat | ws)
 }
 

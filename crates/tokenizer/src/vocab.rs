@@ -63,7 +63,6 @@ impl Vocab {
     /// SentencePiece's byte token for `b`: `<0xXX>`, else the one-byte token itself
     /// (llama.cpp's `byte_to_token`).
     pub(crate) fn byte_token(&self, b: u8) -> Option<u32> {
-        self.id(&format!("<0x{b:02X}>"))
-            .or_else(|| std::str::from_utf8(&[b]).ok().and_then(|s| self.id(s)))
+        self.id(&format!("<0x{b:02X}>")).or_else(|| std::str::from_utf8(&[b]).ok().and_then(|s| self.id(s)))
     }
 }

@@ -44,11 +44,7 @@ fn preprocess(text: &str, opts: WpmOptions) -> Vec<String> {
         if opts.strip_accents && f.is_accent_mark() {
             continue;
         }
-        let mapped = if opts.lowercase {
-            unicode::to_lower(cpt)
-        } else {
-            cpt
-        };
+        let mapped = if opts.lowercase { unicode::to_lower(cpt) } else { cpt };
         let c = char::from_u32(mapped).unwrap_or(ch);
         if f.is_punctuation() || (cpt < 0x7F && f.is_symbol()) || is_chinese_char(cpt) {
             if words.last().is_some_and(|w| !w.is_empty()) {
@@ -69,13 +65,7 @@ fn preprocess(text: &str, opts: WpmOptions) -> Vec<String> {
 }
 
 /// Tokenizes one raw-text fragment, appending to `out`.
-pub(crate) fn tokenize(
-    vocab: &Vocab,
-    opts: WpmOptions,
-    unk: Option<u32>,
-    text: &str,
-    out: &mut Vec<u32>,
-) {
+pub(crate) fn tokenize(vocab: &Vocab, opts: WpmOptions, unk: Option<u32>, text: &str, out: &mut Vec<u32>) {
     let max_len = vocab.max_token_len;
     for word in preprocess(text, opts) {
         if word.is_empty() {

@@ -25,50 +25,28 @@ fn phi3() -> &'static Tokenizer {
 
 #[test]
 fn llama2c_tokenizer_matches_the_gguf_one() {
-    let bytes = std::fs::read(fixtures_dir().join("stories260K/tok512.bin"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let bytes = std::fs::read(fixtures_dir().join("stories260K/tok512.bin")).unwrap_or_else(|e| panic!("{e}"));
     let from_bin = Tokenizer::from_llama2c(&bytes, 512).unwrap_or_else(|e| panic!("{e}"));
     let from_gguf = load_gguf("stories260K/stories260K.gguf");
 
     assert_eq!(from_bin.vocab_size(), 512);
     assert_eq!(from_gguf.vocab_size(), 512);
     for id in 0..512 {
-        assert_eq!(
-            from_bin.token_bytes(id),
-            from_gguf.token_bytes(id),
-            "token {id}"
-        );
-        assert_eq!(
-            from_bin.id_to_token(id),
-            from_gguf.id_to_token(id),
-            "token {id}"
-        );
-        assert_eq!(
-            from_bin.is_control(id),
-            from_gguf.is_control(id),
-            "token {id}"
-        );
+        assert_eq!(from_bin.token_bytes(id), from_gguf.token_bytes(id), "token {id}");
+        assert_eq!(from_bin.id_to_token(id), from_gguf.id_to_token(id), "token {id}");
+        assert_eq!(from_bin.is_control(id), from_gguf.is_control(id), "token {id}");
     }
     assert_eq!(from_bin.token_bytes(512), None);
-    for text in [
-        "Once upon a time",
-        "Once upon a time, there was a little girl named Lily.\nShe liked 🦙 and ½.",
-        "",
-    ] {
+    for text in ["Once upon a time", "Once upon a time, there was a little girl named Lily.\nShe liked 🦙 and ½.", ""]
+    {
         for bos in [false, true] {
-            let a = from_bin
-                .encode(text, bos, false)
-                .unwrap_or_else(|e| panic!("{e}"));
-            let b = from_gguf
-                .encode(text, bos, false)
-                .unwrap_or_else(|e| panic!("{e}"));
+            let a = from_bin.encode(text, bos, false).unwrap_or_else(|e| panic!("{e}"));
+            let b = from_gguf.encode(text, bos, false).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(a, b, "{text:?}");
             assert_eq!(from_bin.decode(&a, false), from_gguf.decode(&b, false));
         }
     }
-    let ids = from_bin
-        .encode("Once upon a time", true, false)
-        .unwrap_or_default();
+    let ids = from_bin.encode("Once upon a time", true, false).unwrap_or_default();
     assert_eq!(ids.first(), Some(&1));
     assert_eq!(from_bin.decode(&ids, true), " Once upon a time");
     assert_eq!((from_bin.bos(), from_bin.eos()), (Some(1), Some(2)));
@@ -76,14 +54,8 @@ fn llama2c_tokenizer_matches_the_gguf_one() {
     assert!(from_bin.add_bos_default() && from_bin.add_space_prefix());
     assert_eq!(from_bin.model_kind(), "llama");
 
-    assert!(matches!(
-        Tokenizer::from_llama2c(&bytes[..100], 512),
-        Err(TokenizerError::InvalidLlama2c(_))
-    ));
-    assert!(matches!(
-        Tokenizer::from_llama2c(&[], 512),
-        Err(TokenizerError::InvalidLlama2c(_))
-    ));
+    assert!(matches!(Tokenizer::from_llama2c(&bytes[..100], 512), Err(TokenizerError::InvalidLlama2c(_))));
+    assert!(matches!(Tokenizer::from_llama2c(&[], 512), Err(TokenizerError::InvalidLlama2c(_))));
 }
 
 #[test]
@@ -99,10 +71,7 @@ fn stream_decoder_waits_for_complete_characters() {
     };
     assert_eq!(pieces.concat(), "a🦙b");
     assert!(pieces.iter().all(|p| !p.contains('\u{FFFD}')), "{pieces:?}");
-    assert!(
-        pieces.iter().filter(|p| p.is_empty()).count() >= 4,
-        "BOS and three partial bytes: {pieces:?}"
-    );
+    assert!(pieces.iter().filter(|p| p.is_empty()).count() >= 4, "BOS and three partial bytes: {pieces:?}");
     assert!(pieces.iter().any(|p| p == "🦙"), "{pieces:?}");
 
     // Without stripping, the SentencePiece space prefix shows.
@@ -112,9 +81,7 @@ fn stream_decoder_waits_for_complete_characters() {
 
     // An unfinished sequence is flushed lossily; control tokens give nothing.
     let mut d = StreamDecoder::new(false);
-    let f0 = tok
-        .token_to_id("<0xF0>")
-        .unwrap_or_else(|| panic!("no <0xF0>"));
+    let f0 = tok.token_to_id("<0xF0>").unwrap_or_else(|| panic!("no <0xF0>"));
     assert_eq!(d.push(tok, 1), "");
     assert_eq!(d.push(tok, 2), "");
     assert_eq!(d.push(tok, f0), "");
@@ -146,12 +113,8 @@ fn byte_level_stream_matches_decode() {
 #[test]
 fn special_tokens() {
     let tok = phi3();
-    let user = tok
-        .token_to_id("<|user|>")
-        .unwrap_or_else(|| panic!("no <|user|>"));
-    let end = tok
-        .token_to_id("<|end|>")
-        .unwrap_or_else(|| panic!("no <|end|>"));
+    let user = tok.token_to_id("<|user|>").unwrap_or_else(|| panic!("no <|user|>"));
+    let end = tok.token_to_id("<|end|>").unwrap_or_else(|| panic!("no <|end|>"));
     assert!(tok.is_control(user));
     assert!(tok.eog_tokens().contains(&end));
     assert!(tok.eog_tokens().contains(&32000), "eos <|endoftext|>");
@@ -159,9 +122,7 @@ fn special_tokens() {
 
     // parse_special splits control tokens out; phi-3's get rstrip (llama.cpp's per-model
     // fix-up) and the text after a special token gets the space prefix again.
-    let ids = tok
-        .encode("<|user|>\nHi there<|end|>", false, true)
-        .unwrap_or_default();
+    let ids = tok.encode("<|user|>\nHi there<|end|>", false, true).unwrap_or_default();
     let hi = tok.encode("Hi there", false, false).unwrap_or_default();
     assert_eq!(ids, [vec![user], hi, vec![end]].concat());
     // without parse_special they are plain text
@@ -187,10 +148,7 @@ fn special_tokens() {
     assert_eq!(g.model_kind(), "gpt2");
     assert_eq!(g.pre(), Some("gpt-2"));
     assert!(!g.add_bos_default() && !g.add_space_prefix());
-    assert_eq!(
-        g.token_bytes(g.token_to_id("\u{120}Hello").unwrap_or(0)),
-        Some(b" Hello".to_vec())
-    );
+    assert_eq!(g.token_bytes(g.token_to_id("\u{120}Hello").unwrap_or(0)), Some(b" Hello".to_vec()));
     let eot = g.encode("a<|endoftext|>b", false, true).unwrap_or_default();
     assert!(eot.contains(&50256));
     assert_eq!(g.decode(&eot, true), "ab");
@@ -201,10 +159,7 @@ fn minimal_metadata(model: &str) -> Metadata {
     let mut md = Metadata::default();
     md.insert("tokenizer.ggml.model", Value::String(model.into()));
     let toks = ["<unk>", "<s>", "</s>", "a", "b", "ab", "\u{2581}"];
-    md.insert(
-        "tokenizer.ggml.tokens",
-        Value::Array(toks.iter().map(|t| Value::String((*t).into())).collect()),
-    );
+    md.insert("tokenizer.ggml.tokens", Value::Array(toks.iter().map(|t| Value::String((*t).into())).collect()));
     md
 }
 
@@ -228,10 +183,7 @@ fn errors_name_what_is_wrong() {
         other => panic!("{other:?}"),
     }
     let mut bpe = minimal_metadata("gpt2");
-    bpe.insert(
-        "tokenizer.ggml.merges",
-        Value::Array(vec![Value::String("a b".into())]),
-    );
+    bpe.insert("tokenizer.ggml.merges", Value::Array(vec![Value::String("a b".into())]));
     bpe.insert("tokenizer.ggml.pre", Value::String("no-such-pre".into()));
     match Tokenizer::from_metadata(&bpe) {
         Err(TokenizerError::UnsupportedPre(p)) => assert_eq!(p, "no-such-pre"),
@@ -242,39 +194,20 @@ fn errors_name_what_is_wrong() {
     assert_eq!(t.encode("ab", false, false).unwrap_or_default(), [5]);
 
     md.insert("tokenizer.ggml.tokens", Value::String("oops".into()));
-    assert!(matches!(
-        Tokenizer::from_metadata(&md),
-        Err(TokenizerError::InvalidMetadata { .. })
-    ));
+    assert!(matches!(Tokenizer::from_metadata(&md), Err(TokenizerError::InvalidMetadata { .. })));
     let mut dup = minimal_metadata("llama");
-    dup.insert(
-        "tokenizer.ggml.tokens",
-        Value::Array(vec![Value::String("a".into()), Value::String("a".into())]),
-    );
-    assert!(matches!(
-        Tokenizer::from_metadata(&dup),
-        Err(TokenizerError::DuplicateToken {
-            first: 0,
-            second: 1,
-            ..
-        })
-    ));
+    dup.insert("tokenizer.ggml.tokens", Value::Array(vec![Value::String("a".into()), Value::String("a".into())]));
+    assert!(matches!(Tokenizer::from_metadata(&dup), Err(TokenizerError::DuplicateToken { first: 0, second: 1, .. })));
     let mut short_scores = minimal_metadata("llama");
     short_scores.insert("tokenizer.ggml.scores", Value::Array(vec![Value::F32(0.0)]));
-    assert!(matches!(
-        Tokenizer::from_metadata(&short_scores),
-        Err(TokenizerError::InvalidMetadata { .. })
-    ));
+    assert!(matches!(Tokenizer::from_metadata(&short_scores), Err(TokenizerError::InvalidMetadata { .. })));
 
     // GPT-2 style vocab without a BOS: asking for one is an error, not a panic.
     let mut tiny = minimal_metadata("gpt2");
     tiny.insert("tokenizer.ggml.merges", Value::Array(vec![]));
     let t = Tokenizer::from_metadata(&tiny).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(t.bos(), None, "default BOS 11 is out of range");
-    assert!(matches!(
-        t.encode("a", true, false),
-        Err(TokenizerError::MissingSpecialToken(_))
-    ));
+    assert!(matches!(t.encode("a", true, false), Err(TokenizerError::MissingSpecialToken(_))));
 }
 
 #[test]
@@ -284,11 +217,7 @@ fn encoding_kilobytes_is_fast() {
     let t0 = std::time::Instant::now();
     let ids = tok.encode(&text, true, false).unwrap_or_default();
     let dt = t0.elapsed();
-    println!(
-        "deepseek-llm: {} bytes -> {} tokens in {dt:?}",
-        text.len(),
-        ids.len()
-    );
+    println!("deepseek-llm: {} bytes -> {} tokens in {dt:?}", text.len(), ids.len());
     assert!(dt.as_secs_f64() < 2.0, "{dt:?}");
     assert_eq!(tok.decode(&ids, true), text);
 }

@@ -27,25 +27,16 @@ fn encode_matches_llama_cpp() {
         let cases = vocab_cases(name);
         let mut ok = 0;
         for (text, expected) in &cases {
-            let got = tok
-                .encode(text, false, false)
-                .unwrap_or_else(|e| panic!("{name}: encode {text:?}: {e}"));
+            let got = tok.encode(text, false, false).unwrap_or_else(|e| panic!("{name}: encode {text:?}: {e}"));
             if &got == expected {
                 ok += 1;
             } else {
-                failures.push(format!(
-                    "{name}: {text:?}\n  expected {expected:?}\n  got      {got:?}"
-                ));
+                failures.push(format!("{name}: {text:?}\n  expected {expected:?}\n  got      {got:?}"));
             }
         }
         println!("vocab {name}: {ok}/{}", cases.len());
     }
-    assert!(
-        failures.is_empty(),
-        "{} mismatches:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -59,9 +50,7 @@ fn decode_inverts_encode() {
             for skip_special in [false, true] {
                 let back = tok.decode(&ids, skip_special);
                 if back != text {
-                    failures.push(format!(
-                        "{name} (skip_special {skip_special}): {text:?} -> {back:?}"
-                    ));
+                    failures.push(format!("{name} (skip_special {skip_special}): {text:?} -> {back:?}"));
                 }
             }
             // With BOS, as a prompt would be, skipping special tokens: llama.cpp's detokenizer
@@ -69,21 +58,12 @@ fn decode_inverts_encode() {
             if tok.add_bos_default() {
                 let ids = tok.encode(&text, true, false).unwrap_or_default();
                 let back = tok.decode(&ids, true);
-                let prefix = if tok.add_space_prefix() && !text.is_empty() {
-                    " "
-                } else {
-                    ""
-                };
+                let prefix = if tok.add_space_prefix() && !text.is_empty() { " " } else { "" };
                 if back != format!("{prefix}{text}") {
                     failures.push(format!("{name} (with BOS): {text:?} -> {back:?}"));
                 }
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} round-trip failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} round-trip failures:\n{}", failures.len(), failures.join("\n"));
 }

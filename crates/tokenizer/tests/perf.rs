@@ -53,14 +53,8 @@ fn synthetic_llama3_metadata() -> Metadata {
     let mut md = Metadata::default();
     md.insert("tokenizer.ggml.model", Value::String("gpt2".into()));
     md.insert("tokenizer.ggml.pre", Value::String("llama-bpe".into()));
-    md.insert(
-        "tokenizer.ggml.tokens",
-        Value::Array(tokens.into_iter().map(Value::String).collect()),
-    );
-    md.insert(
-        "tokenizer.ggml.merges",
-        Value::Array(merges.into_iter().map(Value::String).collect()),
-    );
+    md.insert("tokenizer.ggml.tokens", Value::Array(tokens.into_iter().map(Value::String).collect()));
+    md.insert("tokenizer.ggml.merges", Value::Array(merges.into_iter().map(Value::String).collect()));
     md.insert("tokenizer.ggml.bos_token_id", Value::U32(0));
     md
 }
@@ -72,18 +66,11 @@ fn llama3_sized_vocab_builds_fast() {
     let t0 = Instant::now();
     let tok = Tokenizer::from_metadata(&md).unwrap_or_else(|e| panic!("{e}"));
     let build = t0.elapsed();
-    let text =
-        "The quick brown fox jumps over the lazy dog; 1234567, ÜML, 中文字符 🦙.\n".repeat(60);
+    let text = "The quick brown fox jumps over the lazy dog; 1234567, ÜML, 中文字符 🦙.\n".repeat(60);
     let t1 = Instant::now();
-    let ids = tok
-        .encode(&text, true, false)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let ids = tok.encode(&text, true, false).unwrap_or_else(|e| panic!("{e}"));
     let encode = t1.elapsed();
-    println!(
-        "build {build:?}; encode {} bytes -> {} ids in {encode:?}",
-        text.len(),
-        ids.len()
-    );
+    println!("build {build:?}; encode {} bytes -> {} ids in {encode:?}", text.len(), ids.len());
     assert_eq!(tok.decode(&ids, true), text);
     assert!(build.as_secs_f64() < 1.0, "build took {build:?}");
     assert!(encode.as_secs_f64() < 0.05, "encode took {encode:?}");

@@ -43,13 +43,17 @@ fn stories260k_greedy_is_byte_exact() {
     let (text, reason) = run(&engine, "", greedy(200));
     assert_eq!(reason, StopReason::MaxTokens);
     assert_eq!(text, expected);
-    console_log!("stories260K greedy 200 tokens on {}: byte-exact", arbitre_engine::Backend::name(engine.model.backend()));
+    console_log!(
+        "stories260K greedy 200 tokens on {}: byte-exact",
+        arbitre_engine::Backend::name(engine.model.backend())
+    );
 }
 
 #[wasm_bindgen_test]
 fn stories260k_llama2c_checkpoint_gives_the_same_text() {
     let engine =
-        Engine::from_llama2c(CpuBackend, fixture!("stories260K/stories260K.bin"), fixture!("stories260K/tok512.bin")).expect("loads");
+        Engine::from_llama2c(CpuBackend, fixture!("stories260K/stories260K.bin"), fixture!("stories260K/tok512.bin"))
+            .expect("loads");
     let expected = std::str::from_utf8(fixture!("stories260K/expected_t0_n200.txt")).expect("utf8");
     assert_eq!(run(&engine, "", greedy(200)).0, expected);
 }
@@ -58,7 +62,14 @@ fn stories260k_llama2c_checkpoint_gives_the_same_text() {
 fn same_seed_gives_the_native_text() {
     let engine = Engine::from_gguf_bytes(CpuBackend, fixture!("stories260K/stories260K.gguf").to_vec()).expect("loads");
     let opts = GenerateOptions {
-        sampling: SamplingParams { temperature: 1.0, top_k: 40, top_p: 0.95, min_p: 0.0, seed: 1234, ..SamplingParams::default() },
+        sampling: SamplingParams {
+            temperature: 1.0,
+            top_k: 40,
+            top_p: 0.95,
+            min_p: 0.0,
+            seed: 1234,
+            ..SamplingParams::default()
+        },
         max_tokens: 120,
         ..GenerateOptions::default()
     };

@@ -8,7 +8,7 @@ use arbitre_gguf::GgmlType;
 use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{Device, Module, Tensor};
 
-use super::{AttnShape, Backend, Rope};
+use super::{AttnShape, Backend, KvSlot, Rope};
 use crate::config::RopeStyle;
 use crate::error::{EngineError, Result};
 use crate::weights::RawTensor;
@@ -197,13 +197,13 @@ impl Backend for CpuBackend {
     fn attention(
         &self,
         cache: &mut CpuKvCache,
-        layer: usize,
+        slot: KvSlot,
         q: &CpuTensor,
         k: &CpuTensor,
         v: &CpuTensor,
-        pos: usize,
         shape: AttnShape,
     ) -> Result<CpuTensor> {
+        let KvSlot { layer, pos } = slot;
         let AttnShape { n_head, n_head_kv, head_dim } = shape;
         let kv_dim = cache.kv_dim;
         if q.cols != n_head * head_dim || k.cols != kv_dim || v.cols != kv_dim || n_head_kv * head_dim != kv_dim {

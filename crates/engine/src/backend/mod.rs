@@ -21,6 +21,15 @@ pub struct AttnShape {
     pub head_dim: usize,
 }
 
+/// Where new keys and values go in the cache.
+#[derive(Clone, Copy, Debug)]
+pub struct KvSlot {
+    /// Layer index.
+    pub layer: usize,
+    /// Position of the first new row.
+    pub pos: usize,
+}
+
 /// Rotary position embedding parameters.
 #[derive(Clone, Debug)]
 pub struct Rope<'a> {
@@ -61,15 +70,14 @@ pub trait Backend {
     fn rms_norm(&self, x: &Self::Tensor, w: &Self::Vector, eps: f32) -> Result<Self::Tensor>;
     /// Rotates each head of each row; row `i` is at position `pos + i`.
     fn rope(&self, x: &mut Self::Tensor, n_head: usize, head_dim: usize, pos: usize, rope: &Rope<'_>) -> Result<()>;
-    /// Appends `k`, `v` at positions `pos..` of layer `layer` and returns causal attention of `q`.
+    /// Stores `k`, `v` at `slot` and returns the causal attention of `q` over the cache.
     fn attention(
         &self,
         cache: &mut Self::KvCache,
-        layer: usize,
+        slot: KvSlot,
         q: &Self::Tensor,
         k: &Self::Tensor,
         v: &Self::Tensor,
-        pos: usize,
         shape: AttnShape,
     ) -> Result<Self::Tensor>;
     /// `silu(gate) * up`, element-wise.

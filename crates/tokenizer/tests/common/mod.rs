@@ -11,10 +11,7 @@ use arbitre_tokenizer::Tokenizer;
 pub fn fixtures_dir() -> PathBuf {
     match std::env::var_os("ARBITRE_FIXTURES") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures"
-        )),
+        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures")),
     }
 }
 
@@ -22,10 +19,8 @@ pub fn fixtures_dir() -> PathBuf {
 pub fn load_gguf(rel: &str) -> Tokenizer {
     let path = fixtures_dir().join(rel);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let header = arbitre_gguf::GgufHeader::parse(&bytes)
-        .unwrap_or_else(|e| panic!("parse {}: {e}", path.display()));
-    Tokenizer::from_metadata(&header.metadata)
-        .unwrap_or_else(|e| panic!("tokenizer of {}: {e}", path.display()))
+    let header = arbitre_gguf::GgufHeader::parse(&bytes).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()));
+    Tokenizer::from_metadata(&header.metadata).unwrap_or_else(|e| panic!("tokenizer of {}: {e}", path.display()))
 }
 
 /// The texts of an `X.gguf.inp` file, split as llama.cpp's test-tokenizer-0 does.
@@ -51,11 +46,7 @@ pub fn split_inputs(raw: &str) -> Vec<String> {
 /// The expected ids of an `X.gguf.out` file, one line per text.
 pub fn parse_outputs(raw: &str) -> Vec<Vec<u32>> {
     raw.lines()
-        .map(|l| {
-            l.split_whitespace()
-                .map(|t| t.parse().unwrap_or_else(|e| panic!("bad id {t:?}: {e}")))
-                .collect()
-        })
+        .map(|l| l.split_whitespace().map(|t| t.parse().unwrap_or_else(|e| panic!("bad id {t:?}: {e}"))).collect())
         .collect()
 }
 
@@ -68,10 +59,6 @@ pub fn vocab_cases(name: &str) -> Vec<(String, Vec<u32>)> {
     };
     let inputs = split_inputs(&read("inp"));
     let outputs = parse_outputs(&read("out"));
-    assert_eq!(
-        inputs.len(),
-        outputs.len(),
-        "{name}: .inp and .out disagree on the number of tests"
-    );
+    assert_eq!(inputs.len(), outputs.len(), "{name}: .inp and .out disagree on the number of tests");
     inputs.into_iter().zip(outputs).collect()
 }
