@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use arbitre_engine::{Backend, CpuBackend, Engine, GenerateOptions, SamplingParams, Step, Tokenizer};
+use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf};
 use arbitre_gguf::{GgufFile, GgufHeader};
 use clap::{Args, Parser, Subcommand};
 
@@ -27,6 +28,27 @@ enum Command {
     Tokenize(TokenizeArgs),
     /// Describe a model file: architecture, sizes, quant types, tokenizer, template.
     Info(ModelArg),
+    /// Write a synthetic model (random weights, fixed seed, a real vocabulary) for tests.
+    Synth(SynthArgs),
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Architecture: llama, qwen2 or phi3.
+    #[arg(long)]
+    arch: String,
+    /// Weight type of the matrices: f32, q8_0, q4_0, q4_k.
+    #[arg(long, default_value = "f32")]
+    quant: String,
+    /// A GGUF whose tokenizer (tokenizer.* metadata) the model takes, e.g. a vocab-only file.
+    #[arg(long)]
+    vocab: PathBuf,
+    /// Seed of the weights.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output path.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -73,6 +95,9 @@ struct GenerateArgs {
     /// Do not stop at end-of-generation tokens.
     #[arg(long)]
     ignore_eos: bool,
+    /// Print the generated token ids, space-separated, instead of the text.
+    #[arg(long)]
+    ids: bool,
 }
 
 #[derive(Args)]
@@ -99,6 +124,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Generate(a) => generate(a),
         Command::Tokenize(a) => tokenize(a),
         Command::Info(a) => info(&a),
+        Command::Synth(a) => synth(a),
     }
 }
 
@@ -137,18 +163,22 @@ fn generate(a: GenerateArgs) -> Result<()> {
     let mut run = engine.generate(&a.prompt, options)?;
     let mut out = std::io::stdout().lock();
     let reason = loop {
-        match run.step()? {
-            Step::Token { text, .. } => {
-                out.write_all(text.as_bytes())?;
-                out.flush()?;
-            }
-            Step::Done { reason, text } => {
-                out.write_all(text.as_bytes())?;
-                out.flush()?;
-                break reason;
-            }
+        let (text, done) = match run.step()? {
+            Step::Token { text, .. } => (text, None),
+            Step::Done { reason, text } => (text, Some(reason)),
+        };
+        if !a.ids {
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+        if let Some(reason) = done {
+            break reason;
         }
     };
+    if a.ids {
+        let ids: Vec<String> = run.generated().iter().map(u32::to_string).collect();
+        writeln!(out, "{}", ids.join(" "))?;
+    }
     let s = run.stats();
     eprintln!(
         "\n[{}] prompt {} tok, generated {} tok, stop {:?}; ttft {:.1} ms, prefill {:.1} tok/s, decode {:.1} tok/s",
@@ -171,6 +201,15 @@ fn load_tokenizer(m: &ModelArg) -> Result<Tokenizer> {
         return Ok(Tokenizer::from_metadata(&header.metadata)?);
     }
     Ok(Arc::unwrap_or_clone(load(m)?.tokenizer))
+}
+
+fn synth(a: SynthArgs) -> Result<()> {
+    let vocab = GgufHeader::parse(&read(&a.vocab)?).with_context(|| format!("reading {}", a.vocab.display()))?;
+    let quant = SynthQuant::parse(&a.quant)?;
+    let bytes = synth_gguf(&a.arch, &SynthShape::test(), quant, &vocab.metadata, a.seed)?;
+    std::fs::write(&a.out, &bytes).with_context(|| format!("writing {}", a.out.display()))?;
+    eprintln!("wrote {} ({} bytes)", a.out.display(), bytes.len());
+    Ok(())
 }
 
 fn tokenize(a: TokenizeArgs) -> Result<()> {

@@ -4,8 +4,8 @@ use arbitre_gguf::Metadata;
 
 use crate::error::{EngineError, Result};
 
-/// Families whose graph the engine implements.
-pub const SUPPORTED_ARCHITECTURES: &str = "llama";
+/// Families whose graph the engine implements (`general.architecture` values).
+pub const SUPPORTED_ARCHITECTURES: &str = "llama, qwen2, phi3";
 
 /// How RoPE pairs up the dimensions of a head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,15 +45,21 @@ pub struct ModelConfig {
     pub rope_dim: usize,
     /// Pairing of rotated dimensions.
     pub rope_style: RopeStyle,
+    /// Scale applied to RoPE's sin/cos (LongRoPE's attention factor; 1 otherwise).
+    pub rope_attn_factor: f32,
+    /// Context the RoPE factors were trained for: beyond it, "long" factors apply (Phi-3).
+    pub n_ctx_orig: usize,
 }
 
 impl ModelConfig {
     /// Reads the hyper-parameters of a GGUF model. `n_vocab` comes from the embedding table.
     pub fn from_metadata(md: &Metadata, n_vocab: usize) -> Result<Self> {
         let arch = md.str("general.architecture")?.to_owned();
-        if arch != "llama" {
-            return Err(EngineError::UnknownArchitecture { arch, supported: SUPPORTED_ARCHITECTURES });
-        }
+        let rope_style = match arch.as_str() {
+            "llama" => RopeStyle::Interleaved,
+            "qwen2" | "phi3" => RopeStyle::NeoX,
+            _ => return Err(EngineError::UnknownArchitecture { arch, supported: SUPPORTED_ARCHITECTURES }),
+        };
         let k = |name: &str| format!("{arch}.{name}");
         let n_embd = md.usize(&k("embedding_length"))?;
         let n_head = md.usize(&k("attention.head_count"))?;
@@ -65,13 +71,16 @@ impl ModelConfig {
         }
         let head_dim = n_embd / n_head;
         let rope_dim = md.opt(&k("rope.dimension_count"), Metadata::usize)?.unwrap_or(head_dim);
+        let n_ctx_train = md.usize(&k("context_length"))?;
         let cfg = Self {
             n_layer: md.usize(&k("block_count"))?,
             n_ff: md.usize(&k("feed_forward_length"))?,
-            n_ctx_train: md.usize(&k("context_length"))?,
+            n_ctx_train,
+            n_ctx_orig: md.opt(&k("rope.scaling.original_context_length"), Metadata::usize)?.unwrap_or(n_ctx_train),
+            rope_attn_factor: md.opt(&k("rope.scaling.attn_factor"), Metadata::f64)?.unwrap_or(1.0) as f32,
             rms_eps: md.opt(&k("attention.layer_norm_rms_epsilon"), Metadata::f64)?.unwrap_or(1e-5) as f32,
             rope_theta: md.opt(&k("rope.freq_base"), Metadata::f64)?.unwrap_or(10_000.0) as f32,
-            rope_style: RopeStyle::Interleaved,
+            rope_style,
             arch,
             n_embd,
             n_head,
@@ -102,6 +111,9 @@ impl ModelConfig {
         if self.n_ctx_train == 0 {
             return bad("context length is zero".into());
         }
+        if !(self.rope_attn_factor.is_finite() && self.rope_attn_factor > 0.0) {
+            return bad(format!("rope attention factor {} must be positive", self.rope_attn_factor));
+        }
         if !(self.rms_eps.is_finite() && self.rms_eps > 0.0 && self.rope_theta.is_finite() && self.rope_theta > 0.0) {
             return bad(format!("rms epsilon {} / rope base {} must be positive", self.rms_eps, self.rope_theta));
         }
@@ -113,8 +125,8 @@ impl ModelConfig {
         self.n_head_kv * self.head_dim
     }
 
-    /// RoPE inverse frequencies, one per rotated pair.
-    pub fn rope_inv_freq(&self) -> Vec<f32> {
-        (0..self.rope_dim / 2).map(|i| 1.0 / self.rope_theta.powf((2 * i) as f32 / self.rope_dim as f32)).collect()
+    /// Ratio between the frequencies of successive rotated pairs, computed as ggml does.
+    pub fn rope_theta_scale(&self) -> f32 {
+        self.rope_theta.powf(-2.0 / self.rope_dim as f32)
     }
 }

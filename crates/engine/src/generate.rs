@@ -11,6 +11,10 @@ use crate::error::{EngineError, Result};
 use crate::model::{Model, Session};
 use crate::sampler::{Sampler, SamplingParams};
 
+/// Context window of a run when none is asked for: enough for chats, small enough that the KV
+/// cache of a 1B model fits a browser tab.
+pub const DEFAULT_N_CTX: usize = 4096;
+
 /// What a run may do besides sampling.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GenerateOptions {
@@ -22,7 +26,7 @@ pub struct GenerateOptions {
     pub stop: Vec<String>,
     /// Keep going past end-of-generation tokens (benchmarks).
     pub ignore_eos: bool,
-    /// KV cache size; `None` uses the model's training context.
+    /// KV cache size; `None` uses the model's training context up to [`DEFAULT_N_CTX`].
     pub n_ctx: Option<usize>,
 }
 
@@ -130,7 +134,7 @@ impl<B: Backend> Generator<B> {
             return Err(EngineError::BadConfig("empty prompt: the model has no BOS token to start from".into()));
         }
         let sampler = Sampler::new(options.sampling.clone())?;
-        let session = model.session(options.n_ctx.unwrap_or(model.config.n_ctx_train))?;
+        let session = model.session(options.n_ctx.unwrap_or(DEFAULT_N_CTX))?;
         if prompt.len() >= session.n_ctx() {
             return Err(EngineError::PromptTooLong { tokens: prompt.len(), n_ctx: session.n_ctx() });
         }

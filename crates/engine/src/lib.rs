@@ -12,6 +12,7 @@ pub mod generate;
 pub mod llama2c;
 pub mod model;
 pub mod sampler;
+pub mod synth;
 pub mod weights;
 
 use std::sync::Arc;

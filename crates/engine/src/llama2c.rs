@@ -56,6 +56,8 @@ pub fn read_checkpoint(bytes: &[u8]) -> Result<(ModelConfig, TensorMap)> {
         rope_theta: 10_000.0,
         rope_dim: head_dim,
         rope_style: RopeStyle::Interleaved,
+        rope_attn_factor: 1.0,
+        n_ctx_orig: seq_len,
     };
     config.validate()?;
     let kv_dim = n_head_kv * head_dim;

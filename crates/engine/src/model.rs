@@ -5,13 +5,15 @@ use arbitre_gguf::GgufFile;
 use crate::backend::{AttnShape, Backend, KvSlot, Rope};
 use crate::config::ModelConfig;
 use crate::error::{EngineError, Result};
-use crate::weights::WeightSource;
+use crate::weights::{RawTensor, WeightSource};
 
 struct Layer<B: Backend> {
     attn_norm: B::Vector,
     wq: B::Matrix,
     wk: B::Matrix,
     wv: B::Matrix,
+    /// Biases of q, k, v (Qwen2).
+    bqkv: Option<[B::Vector; 3]>,
     wo: B::Matrix,
     ffn_norm: B::Vector,
     w_gate: B::Matrix,
@@ -21,6 +23,9 @@ struct Layer<B: Backend> {
 
 /// A model's weights on a backend, plus its configuration. Immutable once loaded: per-run
 /// state lives in a [`Session`].
+///
+/// One graph serves every supported family; they differ by data: RoPE pairing and factors
+/// (config), q/k/v biases (present or not), fused QKV and gate/up weights (split at load).
 pub struct Model<B: Backend> {
     /// Hyper-parameters.
     pub config: ModelConfig,
@@ -30,7 +35,8 @@ pub struct Model<B: Backend> {
     output_norm: B::Vector,
     /// `None` when the output projection is tied to the embedding table.
     output: Option<B::Matrix>,
-    inv_freq: Vec<f32>,
+    /// Per-pair RoPE frequency divisors.
+    rope_factors: Vec<f32>,
 }
 
 /// Per-run state: the KV cache and how many positions it holds.
@@ -57,40 +63,80 @@ impl<B: Backend> Model<B> {
     pub fn load(backend: B, config: ModelConfig, source: &dyn WeightSource) -> Result<Self> {
         config.validate()?;
         let c = &config;
-        let (d, kv, ff) = (c.n_embd, c.kv_dim(), c.n_ff);
-        let matrix = |name: &str, inp: usize, out: usize| -> Result<B::Matrix> {
-            let t = source.require(name)?;
+        let (d, kv, ff, q_dim) = (c.n_embd, c.kv_dim(), c.n_ff, c.n_head * c.head_dim);
+        let matrix = |t: &RawTensor<'_>, inp: usize, out: usize| -> Result<B::Matrix> {
             t.expect_dims(&[inp, out])?;
-            backend.matrix(&t)
+            backend.matrix(t)
         };
+        let named = |name: &str, inp: usize, out: usize| matrix(&source.require(name)?, inp, out);
         let vector = |name: &str, n: usize| -> Result<B::Vector> {
             let t = source.require(name)?;
             t.expect_dims(&[n])?;
             backend.vector(&t)
         };
-        let tok_embd = matrix("token_embd.weight", d, c.n_vocab)?;
+        let tok_embd = named("token_embd.weight", d, c.n_vocab)?;
         let mut layers = Vec::with_capacity(c.n_layer);
         for i in 0..c.n_layer {
-            let n = |s: &str| format!("blk.{i}.{s}.weight");
+            let n = |s: &str| format!("blk.{i}.{s}");
+            let (wq, wk, wv) = match source.get(&n("attn_qkv.weight")) {
+                Some(fused) => {
+                    let p = fused.split_rows(&[q_dim, kv, kv])?;
+                    (matrix(&p[0], d, q_dim)?, matrix(&p[1], d, kv)?, matrix(&p[2], d, kv)?)
+                }
+                None => (
+                    named(&n("attn_q.weight"), d, q_dim)?,
+                    named(&n("attn_k.weight"), d, kv)?,
+                    named(&n("attn_v.weight"), d, kv)?,
+                ),
+            };
+            let bqkv = match source.get(&n("attn_q.bias")) {
+                Some(_) => {
+                    Some([vector(&n("attn_q.bias"), q_dim)?, vector(&n("attn_k.bias"), kv)?, vector(&n("attn_v.bias"), kv)?])
+                }
+                None => None,
+            };
+            let (w_gate, w_up) = match source.get(&n("ffn_gate.weight")) {
+                Some(gate) => (matrix(&gate, d, ff)?, named(&n("ffn_up.weight"), d, ff)?),
+                None => {
+                    // Phi-3 fuses gate and up into one `ffn_up` of 2 * n_ff rows, gate first.
+                    let fused = source.require(&n("ffn_up.weight"))?;
+                    let p = fused.split_rows(&[ff, ff])?;
+                    (matrix(&p[0], d, ff)?, matrix(&p[1], d, ff)?)
+                }
+            };
             layers.push(Layer {
-                attn_norm: vector(&n("attn_norm"), d)?,
-                wq: matrix(&n("attn_q"), d, c.n_head * c.head_dim)?,
-                wk: matrix(&n("attn_k"), d, kv)?,
-                wv: matrix(&n("attn_v"), d, kv)?,
-                wo: matrix(&n("attn_output"), c.n_head * c.head_dim, d)?,
-                ffn_norm: vector(&n("ffn_norm"), d)?,
-                w_gate: matrix(&n("ffn_gate"), d, ff)?,
-                w_up: matrix(&n("ffn_up"), d, ff)?,
-                w_down: matrix(&n("ffn_down"), ff, d)?,
+                attn_norm: vector(&n("attn_norm.weight"), d)?,
+                wq,
+                wk,
+                wv,
+                bqkv,
+                wo: named(&n("attn_output.weight"), q_dim, d)?,
+                ffn_norm: vector(&n("ffn_norm.weight"), d)?,
+                w_gate,
+                w_up,
+                w_down: named(&n("ffn_down.weight"), ff, d)?,
             });
         }
         let output_norm = vector("output_norm.weight", d)?;
         let output = match source.get("output.weight") {
-            Some(_) => Some(matrix("output.weight", d, c.n_vocab)?),
+            Some(t) => Some(matrix(&t, d, c.n_vocab)?),
             None => None,
         };
-        let inv_freq = config.rope_inv_freq();
-        Ok(Self { config, backend, tok_embd, layers, output_norm, output, inv_freq })
+        let rope_factors = Self::rope_factors(c, source)?;
+        Ok(Self { config, backend, tok_embd, layers, output_norm, output, rope_factors })
+    }
+
+    /// RoPE frequency divisors: Llama 3's `rope_freqs`, or Phi-3's LongRoPE short factors
+    /// (arbitre's contexts stay within the original context, where llama.cpp uses them too).
+    fn rope_factors(c: &ModelConfig, source: &dyn WeightSource) -> Result<Vec<f32>> {
+        let n = c.rope_dim / 2;
+        for name in ["rope_freqs.weight", "rope_factors_short.weight"] {
+            if let Some(t) = source.get(name) {
+                t.expect_dims(&[n])?;
+                return crate::backend::cpu::f32_values(&t);
+            }
+        }
+        Ok(vec![1.0; n])
     }
 
     /// Loads a GGUF model: reads its configuration, then its weights.
@@ -125,9 +171,10 @@ impl<B: Backend> Model<B> {
         &self.backend
     }
 
-    /// A fresh session with a cache of `n_ctx` positions (capped at the training context).
+    /// A fresh session with a cache of `n_ctx` positions, capped at the context the RoPE
+    /// frequencies were trained for (LongRoPE's "long" factors are not applied).
     pub fn session(&self, n_ctx: usize) -> Result<Session<B>> {
-        let n_ctx = n_ctx.clamp(1, self.config.n_ctx_train);
+        let n_ctx = n_ctx.clamp(1, self.config.n_ctx_train.min(self.config.n_ctx_orig));
         let cache = self.backend.kv_cache(self.config.n_layer, n_ctx, self.config.kv_dim())?;
         Ok(Session { cache, pos: 0, n_ctx })
     }
@@ -144,14 +191,25 @@ impl<B: Backend> Model<B> {
         let b = &self.backend;
         let c = &self.config;
         let pos = session.pos;
-        let rope = Rope { inv_freq: &self.inv_freq, style: c.rope_style };
-        let shape = AttnShape { n_head: c.n_head, n_head_kv: c.n_head_kv, head_dim: c.head_dim };
+        let rope = Rope {
+            theta_scale: c.rope_theta_scale(),
+            freq_factors: &self.rope_factors,
+            mscale: c.rope_attn_factor,
+            style: c.rope_style,
+        };
+        let shape =
+            AttnShape { n_head: c.n_head, n_head_kv: c.n_head_kv, head_dim: c.head_dim, scale_q_first: c.arch == "phi3" };
         let mut x = b.embed(&self.tok_embd, tokens)?;
         for (i, l) in self.layers.iter().enumerate() {
             let h = b.rms_norm(&x, &l.attn_norm, c.rms_eps)?;
             let mut q = b.matmul(&h, &l.wq)?;
             let mut k = b.matmul(&h, &l.wk)?;
-            let v = b.matmul(&h, &l.wv)?;
+            let mut v = b.matmul(&h, &l.wv)?;
+            if let Some([bq, bk, bv]) = &l.bqkv {
+                b.add_bias(&mut q, bq)?;
+                b.add_bias(&mut k, bk)?;
+                b.add_bias(&mut v, bv)?;
+            }
             b.rope(&mut q, c.n_head, c.head_dim, pos, &rope)?;
             b.rope(&mut k, c.n_head_kv, c.head_dim, pos, &rope)?;
             let att = b.attention(&mut session.cache, KvSlot { layer: i, pos }, &q, &k, &v, shape)?;

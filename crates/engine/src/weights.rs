@@ -31,6 +31,37 @@ impl RawTensor<'_> {
     }
 }
 
+impl<'a> RawTensor<'a> {
+    /// Splits a matrix into consecutive blocks of output rows (fused QKV or gate/up weights):
+    /// quantized blocks run along rows, so this is plain byte slicing.
+    pub fn split_rows(&self, rows: &[usize]) -> Result<Vec<RawTensor<'_>>> {
+        let mismatch = || EngineError::ShapeMismatch {
+            tensor: self.name.clone(),
+            expected: vec![self.dims.first().copied().unwrap_or(0), rows.iter().sum::<usize>() as u64],
+            found: self.dims.clone(),
+        };
+        let [inp, out] = self.dims[..] else { return Err(mismatch()) };
+        if out != rows.iter().sum::<usize>() as u64 {
+            return Err(mismatch());
+        }
+        let row_bytes = self.dtype.bytes_for(inp).ok_or_else(mismatch)? as usize;
+        let mut start = 0;
+        let mut parts = Vec::with_capacity(rows.len());
+        for (i, &n) in rows.iter().enumerate() {
+            let end = start + n * row_bytes;
+            let data = self.data.get(start..end).ok_or_else(mismatch)?;
+            parts.push(RawTensor {
+                name: format!("{}[part {i}]", self.name),
+                dtype: self.dtype,
+                dims: vec![inp, n as u64],
+                data: Cow::Borrowed(data),
+            });
+            start = end;
+        }
+        Ok(parts)
+    }
+}
+
 /// Anything that can hand out named tensors.
 pub trait WeightSource {
     /// The tensor called `name`, if present.

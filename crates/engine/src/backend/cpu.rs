@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use arbitre_gguf::GgmlType;
+use half::f16;
 use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{Device, Module, Tensor};
 
@@ -47,10 +48,11 @@ pub struct CpuMatrix {
     inp: usize,
 }
 
-/// Per-layer key and value rows, `[n_ctx, kv_dim]` each.
+/// Per-layer key and value rows, `[n_ctx, kv_dim]` each, stored in f16 as llama.cpp does by
+/// default (half the memory, and the same rounding as the reference).
 pub struct CpuKvCache {
-    keys: Vec<Vec<f32>>,
-    values: Vec<Vec<f32>>,
+    keys: Vec<Vec<f16>>,
+    values: Vec<Vec<f16>>,
     kv_dim: usize,
     n_ctx: usize,
 }
@@ -129,8 +131,8 @@ impl Backend for CpuBackend {
 
     fn kv_cache(&self, n_layer: usize, n_ctx: usize, kv_dim: usize) -> Result<CpuKvCache> {
         Ok(CpuKvCache {
-            keys: vec![vec![0.0; n_ctx * kv_dim]; n_layer],
-            values: vec![vec![0.0; n_ctx * kv_dim]; n_layer],
+            keys: vec![vec![f16::ZERO; n_ctx * kv_dim]; n_layer],
+            values: vec![vec![f16::ZERO; n_ctx * kv_dim]; n_layer],
             kv_dim,
             n_ctx,
         })
@@ -162,8 +164,9 @@ impl Backend for CpuBackend {
         }
         let mut out = CpuTensor::zeros(x.rows, x.cols);
         for (src, dst) in x.data.chunks_exact(x.cols).zip(out.data.chunks_exact_mut(x.cols)) {
-            let ss: f32 = src.iter().map(|v| v * v).sum::<f32>() / x.cols as f32;
-            let scale = 1.0 / (ss + eps).sqrt();
+            // ggml sums squares in double precision.
+            let ss = src.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / x.cols as f64;
+            let scale = 1.0 / (ss as f32 + eps).sqrt();
             for ((d, s), g) in dst.iter_mut().zip(src).zip(w) {
                 *d = g * (s * scale);
             }
@@ -172,15 +175,20 @@ impl Backend for CpuBackend {
     }
 
     fn rope(&self, x: &mut CpuTensor, n_head: usize, head_dim: usize, pos: usize, rope: &Rope<'_>) -> Result<()> {
-        if x.cols != n_head * head_dim || rope.inv_freq.len() * 2 > head_dim {
-            return Err(err(format!("rope over rows of {} with {n_head} heads of {head_dim}", x.cols)));
+        let half = rope.freq_factors.len();
+        if x.cols != n_head * head_dim || half * 2 > head_dim {
+            return Err(err(format!("rope of {} pairs over rows of {} with {n_head} heads of {head_dim}", half, x.cols)));
         }
-        let half = rope.inv_freq.len();
+        let mut table = vec![(0.0f32, 0.0f32); half];
         for (r, row) in x.data.chunks_exact_mut(x.cols).enumerate() {
-            let p = (pos + r) as f32;
+            let mut theta = (pos + r) as f32;
+            for (slot, ff) in table.iter_mut().zip(rope.freq_factors) {
+                let (sin, cos) = (theta / ff).sin_cos();
+                *slot = (sin * rope.mscale, cos * rope.mscale);
+                theta *= rope.theta_scale;
+            }
             for head in row.chunks_exact_mut(head_dim) {
-                for (i, f) in rope.inv_freq.iter().enumerate() {
-                    let (sin, cos) = (p * f).sin_cos();
+                for (i, &(sin, cos)) in table.iter().enumerate() {
                     let (a, b) = match rope.style {
                         RopeStyle::Interleaved => (2 * i, 2 * i + 1),
                         RopeStyle::NeoX => (i, i + half),
@@ -204,7 +212,7 @@ impl Backend for CpuBackend {
         shape: AttnShape,
     ) -> Result<CpuTensor> {
         let KvSlot { layer, pos } = slot;
-        let AttnShape { n_head, n_head_kv, head_dim } = shape;
+        let AttnShape { n_head, n_head_kv, head_dim, scale_q_first } = shape;
         let kv_dim = cache.kv_dim;
         if q.cols != n_head * head_dim || k.cols != kv_dim || v.cols != kv_dim || n_head_kv * head_dim != kv_dim {
             return Err(err("attention shapes disagree with the cache".to_string()));
@@ -214,31 +222,41 @@ impl Backend for CpuBackend {
             return Err(err(format!("position {} is past the context of {}", pos + n_tok, cache.n_ctx)));
         }
         let (keys, values) = (&mut cache.keys[layer], &mut cache.values[layer]);
-        keys[pos * kv_dim..(pos + n_tok) * kv_dim].copy_from_slice(&k.data);
-        values[pos * kv_dim..(pos + n_tok) * kv_dim].copy_from_slice(&v.data);
+        let to_f16 = |dst: &mut [f16], src: &[f32]| dst.iter_mut().zip(src).for_each(|(d, s)| *d = f16::from_f32(*s));
+        to_f16(&mut keys[pos * kv_dim..(pos + n_tok) * kv_dim], &k.data);
+        to_f16(&mut values[pos * kv_dim..(pos + n_tok) * kv_dim], &v.data);
 
+        // Like ggml's f16 attention path: q and the probabilities are rounded to f16 before
+        // they meet the f16 cache; products accumulate in f32.
         let group = n_head / n_head_kv;
         let scale = 1.0 / (head_dim as f32).sqrt();
+        let (q_scale, score_scale) = if scale_q_first { (scale, 1.0) } else { (1.0, scale) };
         let mut out = CpuTensor::zeros(n_tok, q.cols);
         let mut scores = vec![0.0f32; pos + n_tok];
+        let mut qh = vec![0.0f32; head_dim];
+        let mut row = vec![0.0f32; head_dim];
         for t in 0..n_tok {
             let n_past = pos + t + 1;
             let q_row = q.row(t);
             for h in 0..n_head {
                 let kv_off = (h / group) * head_dim;
-                let qh = &q_row[h * head_dim..(h + 1) * head_dim];
+                for (d, s) in qh.iter_mut().zip(&q_row[h * head_dim..(h + 1) * head_dim]) {
+                    *d = f16::from_f32(*s * q_scale).to_f32();
+                }
                 for (j, s) in scores[..n_past].iter_mut().enumerate() {
                     let kh = &keys[j * kv_dim + kv_off..j * kv_dim + kv_off + head_dim];
-                    *s = qh.iter().zip(kh).map(|(a, b)| a * b).sum::<f32>() * scale;
+                    *s = qh.iter().zip(kh).map(|(a, b)| a * b.to_f32()).sum::<f32>() * score_scale;
                 }
                 softmax(&mut scores[..n_past]);
-                let dst = &mut out.data[t * q.cols + h * head_dim..t * q.cols + (h + 1) * head_dim];
+                row.fill(0.0);
                 for (j, &p) in scores[..n_past].iter().enumerate() {
+                    let p = f16::from_f32(p).to_f32();
                     let vh = &values[j * kv_dim + kv_off..j * kv_dim + kv_off + head_dim];
-                    for (d, x) in dst.iter_mut().zip(vh) {
-                        *d += p * x;
+                    for (d, x) in row.iter_mut().zip(vh) {
+                        *d += p * x.to_f32();
                     }
                 }
+                out.data[t * q.cols + h * head_dim..t * q.cols + (h + 1) * head_dim].copy_from_slice(&row);
             }
         }
         Ok(out)

@@ -19,6 +19,9 @@ pub struct AttnShape {
     pub n_head_kv: usize,
     /// Width of each head.
     pub head_dim: usize,
+    /// Scale q by `1/sqrt(head_dim)` before it meets the keys, rather than the scores after
+    /// (Phi-3 in llama.cpp; it changes how q rounds to f16).
+    pub scale_q_first: bool,
 }
 
 /// Where new keys and values go in the cache.
@@ -30,11 +33,16 @@ pub struct KvSlot {
     pub pos: usize,
 }
 
-/// Rotary position embedding parameters.
+/// Rotary position embedding parameters, in ggml's terms: pair `i` of a row at position `p`
+/// turns by `p * theta_scale^i / freq_factors[i]` (the power taken by repeated products).
 #[derive(Clone, Debug)]
 pub struct Rope<'a> {
-    /// Inverse frequency of each rotated pair.
-    pub inv_freq: &'a [f32],
+    /// Ratio between successive pair frequencies (`base^(-2/n_rot)`).
+    pub theta_scale: f32,
+    /// Per-pair divisors (Llama 3 scaling, LongRoPE); `n_rot / 2` of them.
+    pub freq_factors: &'a [f32],
+    /// Scale of sin and cos (1 unless LongRoPE).
+    pub mscale: f32,
     /// How pairs are formed.
     pub style: RopeStyle,
 }

@@ -1,0 +1,177 @@
+//! Synthetic GGUF models: real architectures and real vocabularies with random weights from a
+//! fixed seed, written with arbitre's own GGUF writer. They let the engine be compared with
+//! llama.cpp on architectures whose trained weights are not available offline.
+
+use arbitre_gguf::{GgmlType, GgufWriter, Metadata, Value};
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+
+use crate::error::{EngineError, Result};
+use crate::sampler::Rng;
+
+/// The shape of a synthetic model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SynthShape {
+    /// Residual width.
+    pub n_embd: usize,
+    /// Blocks.
+    pub n_layer: usize,
+    /// Query heads.
+    pub n_head: usize,
+    /// Key/value heads.
+    pub n_head_kv: usize,
+    /// Feed-forward width.
+    pub n_ff: usize,
+    /// Context length written in the metadata.
+    pub n_ctx: usize,
+}
+
+impl SynthShape {
+    /// Small enough for tests, with rows that are multiples of 256 so every quant type applies.
+    pub fn test() -> Self {
+        Self { n_embd: 256, n_layer: 2, n_head: 8, n_head_kv: 2, n_ff: 512, n_ctx: 512 }
+    }
+}
+
+/// Weight encodings a synthetic model can use for its matrices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SynthQuant {
+    /// Plain f32.
+    F32,
+    /// 8-bit blocks of 32.
+    Q8_0,
+    /// 4-bit blocks of 32.
+    Q4_0,
+    /// 4-bit k-quant super-blocks of 256.
+    Q4K,
+}
+
+impl SynthQuant {
+    /// Parses `f32`, `q8_0`, `q4_0`, `q4_k`.
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "f32" => Self::F32,
+            "q8_0" => Self::Q8_0,
+            "q4_0" => Self::Q4_0,
+            "q4_k" => Self::Q4K,
+            _ => return Err(EngineError::BadConfig(format!("unknown synthetic quant {s:?} (f32, q8_0, q4_0, q4_k)"))),
+        })
+    }
+
+    fn ggml(self) -> (GgmlType, GgmlDType) {
+        match self {
+            Self::F32 => (GgmlType::F32, GgmlDType::F32),
+            Self::Q8_0 => (GgmlType::Q8_0, GgmlDType::Q8_0),
+            Self::Q4_0 => (GgmlType::Q4_0, GgmlDType::Q4_0),
+            Self::Q4K => (GgmlType::Q4K, GgmlDType::Q4K),
+        }
+    }
+}
+
+/// Writes a synthetic model of architecture `arch` (`llama`, `qwen2`, `phi3`) with the
+/// tokenizer of `vocab` (the `tokenizer.*` metadata of a real GGUF). Same inputs, same bytes.
+pub fn synth_gguf(arch: &str, shape: &SynthShape, quant: SynthQuant, vocab: &Metadata, seed: u64) -> Result<Vec<u8>> {
+    let s = shape;
+    if !s.n_embd.is_multiple_of(s.n_head) || !s.n_head.is_multiple_of(s.n_head_kv) {
+        return Err(EngineError::BadConfig(format!("{} heads / {} kv heads do not divide {}", s.n_head, s.n_head_kv, s.n_embd)));
+    }
+    let n_vocab = vocab.array("tokenizer.ggml.tokens")?.len();
+    let head_dim = s.n_embd / s.n_head;
+    let kv = s.n_head_kv * head_dim;
+    let mut w = GgufWriter::new();
+    let mut rng = Rng::new(seed);
+    let key = |k: &str| format!("{arch}.{k}");
+    w.meta("general.architecture", Value::String(arch.into()))
+        .meta("general.name", Value::String(format!("arbitre synthetic {arch}")))
+        .meta(key("context_length"), Value::U32(s.n_ctx as u32))
+        .meta(key("embedding_length"), Value::U32(s.n_embd as u32))
+        .meta(key("feed_forward_length"), Value::U32(s.n_ff as u32))
+        .meta(key("block_count"), Value::U32(s.n_layer as u32))
+        .meta(key("attention.head_count"), Value::U32(s.n_head as u32))
+        .meta(key("attention.head_count_kv"), Value::U32(s.n_head_kv as u32))
+        .meta(key("attention.layer_norm_rms_epsilon"), Value::F32(1e-5))
+        .meta(key("rope.dimension_count"), Value::U32(head_dim as u32));
+    let (rope_base, rope_factors) = match arch {
+        "llama" => (500_000.0, Some("rope_freqs.weight")),
+        "qwen2" => (1_000_000.0, None),
+        "phi3" => (10_000.0, Some("rope_factors_short.weight")),
+        other => {
+            return Err(EngineError::UnknownArchitecture {
+                arch: other.into(),
+                supported: crate::config::SUPPORTED_ARCHITECTURES,
+            });
+        }
+    };
+    w.meta(key("rope.freq_base"), Value::F32(rope_base));
+    if arch == "phi3" {
+        w.meta(key("rope.scaling.attn_factor"), Value::F32(1.1902381))
+            .meta(key("rope.scaling.original_context_length"), Value::U32(s.n_ctx as u32));
+    }
+    for (k, v) in vocab.iter().filter(|(k, _)| k.starts_with("tokenizer.")) {
+        w.meta(k.clone(), v.clone());
+    }
+
+    let matrix = |w: &mut GgufWriter, rng: &mut Rng, name: String, inp: usize, out: usize| -> Result<()> {
+        let values = uniform(rng, inp * out, 0.0, (3.0 / inp as f64).sqrt());
+        let (gty, cty) = quant.ggml();
+        let data = if gty == GgmlType::F32 {
+            values.iter().flat_map(|v| v.to_le_bytes()).collect()
+        } else {
+            let t = Tensor::from_vec(values, (out, inp), &Device::Cpu).map_err(candle)?;
+            QTensor::quantize(&t, cty).and_then(|q| q.data().map(|d| d.into_owned())).map_err(candle)?
+        };
+        w.tensor(name, &[inp as u64, out as u64], gty, data);
+        Ok(())
+    };
+    let vector = |w: &mut GgufWriter, rng: &mut Rng, name: String, n: usize, center: f64, spread: f64| {
+        w.tensor_f32(name, &[n as u64], &uniform(rng, n, center, spread));
+    };
+
+    matrix(&mut w, &mut rng, "token_embd.weight".into(), s.n_embd, n_vocab)?;
+    for i in 0..s.n_layer {
+        let n = |t: &str| format!("blk.{i}.{t}");
+        vector(&mut w, &mut rng, n("attn_norm.weight"), s.n_embd, 1.0, 0.2);
+        if arch == "phi3" {
+            matrix(&mut w, &mut rng, n("attn_qkv.weight"), s.n_embd, s.n_embd + 2 * kv)?;
+        } else {
+            matrix(&mut w, &mut rng, n("attn_q.weight"), s.n_embd, s.n_embd)?;
+            matrix(&mut w, &mut rng, n("attn_k.weight"), s.n_embd, kv)?;
+            matrix(&mut w, &mut rng, n("attn_v.weight"), s.n_embd, kv)?;
+        }
+        if arch == "qwen2" {
+            vector(&mut w, &mut rng, n("attn_q.bias"), s.n_embd, 0.0, 0.5);
+            vector(&mut w, &mut rng, n("attn_k.bias"), kv, 0.0, 0.5);
+            vector(&mut w, &mut rng, n("attn_v.bias"), kv, 0.0, 0.5);
+        }
+        matrix(&mut w, &mut rng, n("attn_output.weight"), s.n_embd, s.n_embd)?;
+        vector(&mut w, &mut rng, n("ffn_norm.weight"), s.n_embd, 1.0, 0.2);
+        if arch == "phi3" {
+            matrix(&mut w, &mut rng, n("ffn_up.weight"), s.n_embd, 2 * s.n_ff)?;
+        } else {
+            matrix(&mut w, &mut rng, n("ffn_gate.weight"), s.n_embd, s.n_ff)?;
+            matrix(&mut w, &mut rng, n("ffn_up.weight"), s.n_embd, s.n_ff)?;
+        }
+        matrix(&mut w, &mut rng, n("ffn_down.weight"), s.n_ff, s.n_embd)?;
+    }
+    vector(&mut w, &mut rng, "output_norm.weight".into(), s.n_embd, 1.0, 0.2);
+    // Qwen2 ties its output to the embeddings (as Qwen2.5-0.5B does); the others do not.
+    if arch != "qwen2" {
+        matrix(&mut w, &mut rng, "output.weight".into(), s.n_embd, n_vocab)?;
+    }
+    if let Some(name) = rope_factors {
+        vector(&mut w, &mut rng, name.into(), head_dim / 2, 1.5, 0.5);
+        if arch == "phi3" {
+            vector(&mut w, &mut rng, "rope_factors_long.weight".into(), head_dim / 2, 4.0, 1.0);
+        }
+    }
+    Ok(w.to_bytes())
+}
+
+/// `n` values uniform in `center ± spread`.
+fn uniform(rng: &mut Rng, n: usize, center: f64, spread: f64) -> Vec<f32> {
+    (0..n).map(|_| (center + (rng.next_f64() * 2.0 - 1.0) * spread) as f32).collect()
+}
+
+fn candle(e: candle_core::Error) -> EngineError {
+    EngineError::Backend { backend: "CPU", message: e.to_string() }
+}

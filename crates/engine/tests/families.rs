@@ -1,0 +1,122 @@
+//! llama, qwen2 and phi3 through the one graph, compared with llama.cpp on synthetic models
+//! (random weights, real vocabularies). References: tests/golden/synth/*.json, recorded by
+//! scripts/llama_cpp_reference.py with llama-cpp-python.
+
+mod common;
+
+use arbitre_engine::sampler::argmax;
+use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf};
+use arbitre_engine::{CpuBackend, Engine};
+use arbitre_gguf::GgufHeader;
+use common::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Per weight type: (largest |logit difference| allowed on llama.cpp's top-16 logits of the
+/// first steps, largest llama.cpp top-1/top-2 margin at which our greedy choice may differ).
+///
+/// Measured (llama-cpp-python 0.3.36, x86-64 AVX-512): F32 differs by at most 1.3e-4 and all 64
+/// ids are equal; Q4_0 and Q4_K differ by at most 2e-6 (both sides round activations to 8 bits
+/// the same way) and ids part only where llama.cpp's margin is below 0.007. Q8_0 differs by up
+/// to 0.1 (about 2.5% of the logits) and ids part at margins up to 0.034: llama.cpp's Q8_0
+/// product is not bit-compatible with candle's, cause not yet found (see the issue notes).
+fn tolerance(quant: &str) -> (f32, f32) {
+    match quant {
+        "f32" => (5e-4, 0.0),
+        "q8_0" => (0.15, 0.05),
+        _ => (1e-4, 0.01),
+    }
+}
+
+struct Outcome {
+    name: String,
+    agreed: usize,
+    max_logit_diff: f32,
+}
+
+fn check(name: &str) -> Outcome {
+    let path = golden(&format!("synth/{name}.json"));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("reference")).expect("json");
+    let arch = r["arch"].as_str().expect("arch");
+    let quant = r["quant"].as_str().expect("quant");
+    let vocab = read(&format!("vocab/ggml-vocab-{}.gguf", r["vocab"].as_str().expect("vocab")));
+    let vocab = GgufHeader::parse(&vocab).expect("vocab parses").metadata;
+    let seed = r["seed"].as_u64().expect("seed");
+    let bytes = synth_gguf(arch, &SynthShape::test(), SynthQuant::parse(quant).expect("quant"), &vocab, seed)
+        .expect("synth");
+    let sha = format!("{:x}", Sha256::digest(&bytes));
+    assert_eq!(sha, r["sha256"].as_str().expect("sha"), "{name}: the synthetic file is not the one llama.cpp ran");
+
+    let engine = Engine::from_gguf_bytes(CpuBackend, bytes).expect("loads");
+    let ids = |v: &Value| -> Vec<u32> { v.as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect() };
+    let prompt = ids(&r["prompt_ids"]);
+    assert_eq!(engine.encode_prompt(r["prompt"].as_str().expect("prompt")).expect("encode"), prompt, "{name}: prompt tokens");
+    let expected = ids(&r["ids"]);
+    let margins: Vec<f32> = r["margins"].as_array().expect("margins").iter().map(|m| m.as_f64().expect("m") as f32).collect();
+    let (logit_tol, margin_tol) = tolerance(quant);
+
+    let model = &engine.model;
+    let mut session = model.session(512).expect("session");
+    let mut logits = model.forward(&mut session, &prompt).expect("prefill");
+    let mut max_logit_diff = 0.0f32;
+    let mut agreed = 0;
+    for (step, &want) in expected.iter().enumerate() {
+        if let Some(top) = r["top_logits"].get(step) {
+            for pair in top.as_array().expect("top") {
+                let (id, value) = (pair[0].as_u64().expect("id") as usize, pair[1].as_f64().expect("logit") as f32);
+                let d = (logits[id] - value).abs();
+                max_logit_diff = max_logit_diff.max(d);
+                assert!(d <= logit_tol, "{name} step {step}: logit of {id} is {} vs llama.cpp {value}", logits[id]);
+            }
+        }
+        let got = argmax(&logits);
+        if got != want {
+            assert!(
+                margins[step] < margin_tol,
+                "{name}: greedy ids diverge at step {step} ({got} vs llama.cpp {want}) where llama.cpp's margin is {}",
+                margins[step]
+            );
+            println!("{name}: diverges at step {step}, within noise (llama.cpp margin {:.4})", margins[step]);
+            break;
+        }
+        agreed += 1;
+        logits = model.forward(&mut session, &[got]).expect("decode");
+    }
+    Outcome { name: name.to_owned(), agreed, max_logit_diff }
+}
+
+fn family(arch: &str) {
+    for quant in ["f32", "q8_0", "q4_0", "q4_k"] {
+        let o = check(&format!("{arch}-{quant}"));
+        println!("{}: {}/64 greedy ids equal to llama.cpp, max top-logit diff {:.2e}", o.name, o.agreed, o.max_logit_diff);
+        if quant == "f32" {
+            assert_eq!(o.agreed, 64, "{}: F32 must match llama.cpp exactly", o.name);
+        }
+    }
+}
+
+#[test]
+fn llama_matches_llama_cpp() {
+    family("llama");
+}
+
+#[test]
+fn qwen2_matches_llama_cpp() {
+    family("qwen2");
+}
+
+#[test]
+fn phi3_matches_llama_cpp() {
+    family("phi3");
+}
+
+#[test]
+fn unsupported_architectures_are_named() {
+    let vocab = GgufHeader::parse(&read("vocab/ggml-vocab-llama-spm.gguf")).expect("parses").metadata;
+    let mut bytes = synth_gguf("llama", &SynthShape::test(), SynthQuant::Q8_0, &vocab, 1).expect("synth");
+    // Rename the architecture in place: "llama" -> "mamba" (same length).
+    let at = bytes.windows(5).position(|w| w == b"llama").expect("arch string");
+    bytes[at..at + 5].copy_from_slice(b"mamba");
+    let err = Engine::from_gguf_bytes(CpuBackend, bytes).err().expect("refused").to_string();
+    assert!(err.contains("\"mamba\"") && err.contains("llama, qwen2, phi3"), "{err}");
+}
