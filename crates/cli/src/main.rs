@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use arbitre_engine::{Backend, CpuBackend, Engine, GenerateOptions, SamplingParams, Step, Tokenizer};
 use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf};
+use arbitre_engine::{
+    Backend, CpuBackend, Engine, GenerateOptions, Generator, Message, SamplingParams, Step, StopReason, Tokenizer,
+};
 use arbitre_gguf::{GgufFile, GgufHeader};
 use clap::{Args, Parser, Subcommand};
 
@@ -28,8 +30,28 @@ enum Command {
     Tokenize(TokenizeArgs),
     /// Describe a model file: architecture, sizes, quant types, tokenizer, template.
     Info(ModelArg),
+    /// Chat interactively: one user turn per line of standard input.
+    Chat(ChatArgs),
     /// Write a synthetic model (random weights, fixed seed, a real vocabulary) for tests.
     Synth(SynthArgs),
+}
+
+#[derive(Args)]
+struct ChatArgs {
+    #[command(flatten)]
+    model: ModelArg,
+    /// System message.
+    #[arg(long)]
+    system: Option<String>,
+    /// Maximum tokens of each answer.
+    #[arg(long, default_value_t = 512)]
+    max_tokens: usize,
+    /// Sampling temperature; 0 is greedy.
+    #[arg(long, default_value_t = 0.7)]
+    temperature: f32,
+    /// Seed of the sampler.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
 }
 
 #[derive(Args)]
@@ -98,6 +120,12 @@ struct GenerateArgs {
     /// Print the generated token ids, space-separated, instead of the text.
     #[arg(long)]
     ids: bool,
+    /// Wrap the prompt in the model's chat template as a user turn.
+    #[arg(long)]
+    chat: bool,
+    /// System message for --chat.
+    #[arg(long)]
+    system: Option<String>,
 }
 
 #[derive(Args)]
@@ -125,6 +153,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Tokenize(a) => tokenize(a),
         Command::Info(a) => info(&a),
         Command::Synth(a) => synth(a),
+        Command::Chat(a) => chat(a),
     }
 }
 
@@ -160,21 +189,15 @@ fn generate(a: GenerateArgs) -> Result<()> {
         ignore_eos: a.ignore_eos,
         n_ctx: None,
     };
-    let mut run = engine.generate(&a.prompt, options)?;
-    let mut out = std::io::stdout().lock();
-    let reason = loop {
-        let (text, done) = match run.step()? {
-            Step::Token { text, .. } => (text, None),
-            Step::Done { reason, text } => (text, Some(reason)),
-        };
-        if !a.ids {
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
-        }
-        if let Some(reason) = done {
-            break reason;
-        }
+    let mut run = if a.chat {
+        let mut messages: Vec<Message> = a.system.iter().map(Message::system).collect();
+        messages.push(Message::user(&a.prompt));
+        engine.generate_chat(&messages, options)?
+    } else {
+        engine.generate(&a.prompt, options)?
     };
+    let mut out = std::io::stdout().lock();
+    let (_, reason) = stream(&mut run, &mut out, !a.ids)?;
     if a.ids {
         let ids: Vec<String> = run.generated().iter().map(u32::to_string).collect();
         writeln!(out, "{}", ids.join(" "))?;
@@ -201,6 +224,51 @@ fn load_tokenizer(m: &ModelArg) -> Result<Tokenizer> {
         return Ok(Tokenizer::from_metadata(&header.metadata)?);
     }
     Ok(Arc::unwrap_or_clone(load(m)?.tokenizer))
+}
+
+/// Runs a generator to its end, printing text as it comes when `print` is set.
+fn stream(run: &mut Generator<CpuBackend>, out: &mut impl Write, print: bool) -> Result<(String, StopReason)> {
+    let mut all = String::new();
+    loop {
+        let (text, done) = match run.step()? {
+            Step::Token { text, .. } => (text, None),
+            Step::Done { reason, text } => (text, Some(reason)),
+        };
+        if print {
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+        all.push_str(&text);
+        if let Some(reason) = done {
+            return Ok((all, reason));
+        }
+    }
+}
+
+fn chat(a: ChatArgs) -> Result<()> {
+    let engine = load(&a.model)?;
+    if let Err(e) = &engine.chat_template {
+        bail!("this model's chat template cannot be used: {e}");
+    }
+    let mut messages: Vec<Message> = a.system.iter().map(Message::system).collect();
+    let options = GenerateOptions {
+        sampling: SamplingParams { temperature: a.temperature, seed: a.seed, ..SamplingParams::default() },
+        max_tokens: a.max_tokens,
+        ..GenerateOptions::default()
+    };
+    let mut out = std::io::stdout().lock();
+    for line in std::io::stdin().lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        messages.push(Message::user(line));
+        let mut run = engine.generate_chat(&messages, options.clone())?;
+        let (answer, _) = stream(&mut run, &mut out, true)?;
+        writeln!(out)?;
+        messages.push(Message::assistant(answer.trim()));
+    }
+    Ok(())
 }
 
 fn synth(a: SynthArgs) -> Result<()> {
@@ -259,6 +327,17 @@ fn info(m: &ModelArg) -> Result<()> {
     {
         Ok(engine) => {
             print_config(&engine.model.config);
+            match &engine.chat_template {
+                Ok(t) => println!("chat template in use: {} (ends turns with {:?})", t.name(), t.end_of_turn_markers()),
+                Err(e) => println!("chat template unusable: {e}"),
+            }
+            let special: Vec<String> = engine
+                .tokenizer
+                .eog_tokens()
+                .iter()
+                .map(|&id| format!("{id}={:?}", engine.tokenizer.id_to_token(id).unwrap_or("?")))
+                .collect();
+            println!("end-of-generation tokens: {}", special.join(", "));
             let t = &engine.tokenizer;
             println!(
                 "tokenizer: {} (pre {:?}), {} tokens, bos {:?}, eos {:?}, add_bos {}",
@@ -273,8 +352,8 @@ fn info(m: &ModelArg) -> Result<()> {
         Err(e) => println!("not loadable: {e:#}"),
     }
     match md.str("tokenizer.chat_template") {
-        Ok(t) => println!("chat template: {} chars\n{t}", t.len()),
-        Err(_) => println!("chat template: none"),
+        Ok(t) => println!("chat template: from the file, {} chars\n{t}", t.len()),
+        Err(_) => println!("chat template: none in the file"),
     }
     Ok(())
 }

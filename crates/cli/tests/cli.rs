@@ -94,3 +94,71 @@ fn a_truncated_file_is_a_clear_error() {
     assert!(err.contains("truncated or corrupt"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+fn synth_model(arch: &str, vocab: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("arbitre-cli-synth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let out = dir.join(format!("{arch}.gguf"));
+    let st = arbitre(&[
+        "synth",
+        "--arch",
+        arch,
+        "--quant",
+        "q4_0",
+        "--vocab",
+        &path(&format!("vocab/ggml-vocab-{vocab}.gguf")),
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    out
+}
+
+#[test]
+fn generate_chat_ids_prints_token_ids() {
+    let m = synth_model("phi3", "phi-3");
+    let out = arbitre(&[
+        "generate",
+        "--model",
+        m.to_str().expect("utf8"),
+        "--chat",
+        "--prompt",
+        "Hi",
+        "--max-tokens",
+        "6",
+        "--temperature",
+        "0",
+        "--ignore-eos",
+        "--ids",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ids: Vec<u32> =
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(|s| s.parse().expect("an id")).collect();
+    assert_eq!(ids.len(), 6);
+}
+
+#[test]
+fn chat_answers_each_line() {
+    use std::io::Write;
+    let m = synth_model("qwen2", "gpt-2");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arbitre"))
+        .args(["chat", "--model", m.to_str().expect("utf8"), "--max-tokens", "4", "--temperature", "0"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().expect("stdin").write_all(b"Hello\n\nHow are you?\n").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2, "one answer per non-empty line");
+}
+
+#[test]
+fn info_names_template_and_special_tokens() {
+    let m = synth_model("phi3", "phi-3");
+    let out = arbitre(&["info", "--model", m.to_str().expect("utf8")]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    for needle in ["architecture: phi3", "Q4_0:", "chat template in use", "<|end|>", "end-of-generation tokens"] {
+        assert!(s.contains(needle), "{needle:?} missing from:\n{s}");
+    }
+}

@@ -12,6 +12,9 @@ pub enum EngineError {
     /// The tokenizer could not be built or used.
     #[error(transparent)]
     Tokenizer(#[from] TokenizerError),
+    /// A chat template could not be compiled or rendered.
+    #[error(transparent)]
+    Chat(#[from] arbitre_chat::ChatError),
     /// `general.architecture` names a family the engine does not implement.
     #[error("unsupported model architecture {arch:?} (arbitre runs: {supported})")]
     UnknownArchitecture {

@@ -17,6 +17,8 @@ pub mod weights;
 
 use std::sync::Arc;
 
+pub use arbitre_chat::Message;
+use arbitre_chat::{ChatTemplate, RenderOptions, fallback_family_for_model};
 use arbitre_gguf::GgufFile;
 pub use arbitre_tokenizer::Tokenizer;
 
@@ -34,6 +36,9 @@ pub struct Engine<B: Backend> {
     pub model: Arc<Model<B>>,
     /// The tokenizer.
     pub tokenizer: Arc<Tokenizer>,
+    /// The chat template: the file's own, else the named fallback of its family; `Err` holds
+    /// why the file's template could not be compiled.
+    pub chat_template: std::result::Result<ChatTemplate, String>,
 }
 
 impl<B: Backend> Engine<B> {
@@ -44,9 +49,19 @@ impl<B: Backend> Engine<B> {
 
     /// Loads a parsed GGUF file.
     pub fn from_gguf(backend: B, file: &GgufFile) -> Result<Self> {
-        let tokenizer = Tokenizer::from_metadata(file.metadata())?;
+        let md = file.metadata();
+        let tokenizer = Tokenizer::from_metadata(md)?;
         let model = Model::from_gguf(backend, file)?;
-        Self::assemble(model, tokenizer)
+        let chat_template = match md.str("tokenizer.chat_template") {
+            Ok(source) => ChatTemplate::new("tokenizer.chat_template", source).map_err(|e| e.to_string()),
+            Err(_) => {
+                let name = md.str("general.name").unwrap_or_default();
+                let family =
+                    fallback_family_for_model(&model.config.arch, name, |t| tokenizer.token_to_id(t).is_some());
+                ChatTemplate::fallback(family).map_err(|e| e.to_string())
+            }
+        };
+        Self::assemble(model, tokenizer, chat_template)
     }
 
     /// Loads a llama2.c checkpoint and its tokenizer file (`tokN.bin`).
@@ -54,10 +69,15 @@ impl<B: Backend> Engine<B> {
         let (config, weights) = llama2c::read_checkpoint(checkpoint)?;
         let tokenizer = Tokenizer::from_llama2c(tokenizer, config.n_vocab)?;
         let model = Model::load(backend, config, &weights)?;
-        Self::assemble(model, tokenizer)
+        let chat_template = ChatTemplate::fallback("llama2").map_err(|e| e.to_string());
+        Self::assemble(model, tokenizer, chat_template)
     }
 
-    fn assemble(model: Model<B>, tokenizer: Tokenizer) -> Result<Self> {
+    fn assemble(
+        model: Model<B>,
+        tokenizer: Tokenizer,
+        chat_template: std::result::Result<ChatTemplate, String>,
+    ) -> Result<Self> {
         if tokenizer.vocab_size() > model.config.n_vocab {
             return Err(EngineError::BadConfig(format!(
                 "the tokenizer has {} tokens but the model only {}",
@@ -65,7 +85,7 @@ impl<B: Backend> Engine<B> {
                 model.config.n_vocab
             )));
         }
-        Ok(Self { model: Arc::new(model), tokenizer: Arc::new(tokenizer) })
+        Ok(Self { model: Arc::new(model), tokenizer: Arc::new(tokenizer), chat_template })
     }
 
     /// Token ids of a prompt: BOS (when the model wants one) then the text. An empty prompt is
@@ -77,6 +97,38 @@ impl<B: Backend> Engine<B> {
             return Err(EngineError::BadConfig("empty prompt and the model has no BOS token".into()));
         }
         Ok(ids)
+    }
+
+    /// The conversation rendered with the chat template, ready for the assistant's turn.
+    pub fn render_chat(&self, messages: &[Message]) -> Result<String> {
+        let template =
+            self.chat_template.as_ref().map_err(|e| EngineError::BadConfig(format!("chat template: {e}")))?;
+        let piece = |id: Option<u32>| id.and_then(|i| self.tokenizer.id_to_token(i)).unwrap_or_default().to_owned();
+        let opts = RenderOptions {
+            add_generation_prompt: true,
+            bos_token: piece(self.tokenizer.bos()),
+            eos_token: piece(self.tokenizer.eos()),
+            extra: None,
+        };
+        Ok(template.render(messages, &opts)?)
+    }
+
+    /// Token ids of a conversation: the rendered template with its special tokens, and BOS when
+    /// the model wants one and the template did not write it.
+    pub fn encode_chat(&self, messages: &[Message]) -> Result<Vec<u32>> {
+        let text = self.render_chat(messages)?;
+        let bos_text = self.tokenizer.bos().and_then(|b| self.tokenizer.id_to_token(b)).unwrap_or_default();
+        let add_bos = self.tokenizer.add_bos_default() && (bos_text.is_empty() || !text.starts_with(bos_text));
+        Ok(self.tokenizer.encode(&text, add_bos, true)?)
+    }
+
+    /// Starts the assistant's turn of a conversation; the template's end-of-turn markers stop it.
+    pub fn generate_chat(&self, messages: &[Message], mut options: GenerateOptions) -> Result<Generator<B>> {
+        let ids = self.encode_chat(messages)?;
+        if let Ok(t) = &self.chat_template {
+            options.stop.extend(t.end_of_turn_markers().into_iter().map(str::to_owned));
+        }
+        self.generate_ids(ids, options)
     }
 
     /// Starts a run on a text prompt.

@@ -90,9 +90,11 @@ impl<B: Backend> Model<B> {
                 ),
             };
             let bqkv = match source.get(&n("attn_q.bias")) {
-                Some(_) => {
-                    Some([vector(&n("attn_q.bias"), q_dim)?, vector(&n("attn_k.bias"), kv)?, vector(&n("attn_v.bias"), kv)?])
-                }
+                Some(_) => Some([
+                    vector(&n("attn_q.bias"), q_dim)?,
+                    vector(&n("attn_k.bias"), kv)?,
+                    vector(&n("attn_v.bias"), kv)?,
+                ]),
                 None => None,
             };
             let (w_gate, w_up) = match source.get(&n("ffn_gate.weight")) {
@@ -197,8 +199,12 @@ impl<B: Backend> Model<B> {
             mscale: c.rope_attn_factor,
             style: c.rope_style,
         };
-        let shape =
-            AttnShape { n_head: c.n_head, n_head_kv: c.n_head_kv, head_dim: c.head_dim, scale_q_first: c.arch == "phi3" };
+        let shape = AttnShape {
+            n_head: c.n_head,
+            n_head_kv: c.n_head_kv,
+            head_dim: c.head_dim,
+            scale_q_first: c.arch == "phi3",
+        };
         let mut x = b.embed(&self.tok_embd, tokens)?;
         for (i, l) in self.layers.iter().enumerate() {
             let h = b.rms_norm(&x, &l.attn_norm, c.rms_eps)?;

@@ -73,7 +73,10 @@ impl SynthQuant {
 pub fn synth_gguf(arch: &str, shape: &SynthShape, quant: SynthQuant, vocab: &Metadata, seed: u64) -> Result<Vec<u8>> {
     let s = shape;
     if !s.n_embd.is_multiple_of(s.n_head) || !s.n_head.is_multiple_of(s.n_head_kv) {
-        return Err(EngineError::BadConfig(format!("{} heads / {} kv heads do not divide {}", s.n_head, s.n_head_kv, s.n_embd)));
+        return Err(EngineError::BadConfig(format!(
+            "{} heads / {} kv heads do not divide {}",
+            s.n_head, s.n_head_kv, s.n_embd
+        )));
     }
     let n_vocab = vocab.array("tokenizer.ggml.tokens")?.len();
     let head_dim = s.n_embd / s.n_head;

@@ -42,17 +42,23 @@ fn check(name: &str) -> Outcome {
     let vocab = read(&format!("vocab/ggml-vocab-{}.gguf", r["vocab"].as_str().expect("vocab")));
     let vocab = GgufHeader::parse(&vocab).expect("vocab parses").metadata;
     let seed = r["seed"].as_u64().expect("seed");
-    let bytes = synth_gguf(arch, &SynthShape::test(), SynthQuant::parse(quant).expect("quant"), &vocab, seed)
-        .expect("synth");
+    let bytes =
+        synth_gguf(arch, &SynthShape::test(), SynthQuant::parse(quant).expect("quant"), &vocab, seed).expect("synth");
     let sha = format!("{:x}", Sha256::digest(&bytes));
     assert_eq!(sha, r["sha256"].as_str().expect("sha"), "{name}: the synthetic file is not the one llama.cpp ran");
 
     let engine = Engine::from_gguf_bytes(CpuBackend, bytes).expect("loads");
-    let ids = |v: &Value| -> Vec<u32> { v.as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect() };
+    let ids =
+        |v: &Value| -> Vec<u32> { v.as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect() };
     let prompt = ids(&r["prompt_ids"]);
-    assert_eq!(engine.encode_prompt(r["prompt"].as_str().expect("prompt")).expect("encode"), prompt, "{name}: prompt tokens");
+    assert_eq!(
+        engine.encode_prompt(r["prompt"].as_str().expect("prompt")).expect("encode"),
+        prompt,
+        "{name}: prompt tokens"
+    );
     let expected = ids(&r["ids"]);
-    let margins: Vec<f32> = r["margins"].as_array().expect("margins").iter().map(|m| m.as_f64().expect("m") as f32).collect();
+    let margins: Vec<f32> =
+        r["margins"].as_array().expect("margins").iter().map(|m| m.as_f64().expect("m") as f32).collect();
     let (logit_tol, margin_tol) = tolerance(quant);
 
     let model = &engine.model;
@@ -88,7 +94,10 @@ fn check(name: &str) -> Outcome {
 fn family(arch: &str) {
     for quant in ["f32", "q8_0", "q4_0", "q4_k"] {
         let o = check(&format!("{arch}-{quant}"));
-        println!("{}: {}/64 greedy ids equal to llama.cpp, max top-logit diff {:.2e}", o.name, o.agreed, o.max_logit_diff);
+        println!(
+            "{}: {}/64 greedy ids equal to llama.cpp, max top-logit diff {:.2e}",
+            o.name, o.agreed, o.max_logit_diff
+        );
         if quant == "f32" {
             assert_eq!(o.agreed, 64, "{}: F32 must match llama.cpp exactly", o.name);
         }

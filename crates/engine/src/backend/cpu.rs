@@ -5,9 +5,9 @@
 use std::borrow::Cow;
 
 use arbitre_gguf::GgmlType;
-use half::f16;
 use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{Device, Module, Tensor};
+use half::f16;
 
 use super::{AttnShape, Backend, KvSlot, Rope};
 use crate::config::RopeStyle;
@@ -177,7 +177,10 @@ impl Backend for CpuBackend {
     fn rope(&self, x: &mut CpuTensor, n_head: usize, head_dim: usize, pos: usize, rope: &Rope<'_>) -> Result<()> {
         let half = rope.freq_factors.len();
         if x.cols != n_head * head_dim || half * 2 > head_dim {
-            return Err(err(format!("rope of {} pairs over rows of {} with {n_head} heads of {head_dim}", half, x.cols)));
+            return Err(err(format!(
+                "rope of {} pairs over rows of {} with {n_head} heads of {head_dim}",
+                half, x.cols
+            )));
         }
         let mut table = vec![(0.0f32, 0.0f32); half];
         for (r, row) in x.data.chunks_exact_mut(x.cols).enumerate() {
