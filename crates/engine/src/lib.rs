@@ -6,6 +6,7 @@
 //! or threads of its own: callers (CLI, web worker) feed it bytes and drive `step()`.
 
 pub mod backend;
+pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod generate;
