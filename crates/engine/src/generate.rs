@@ -225,6 +225,20 @@ impl<B: Backend> Generator<B> {
         Ok(Step::Token { id, text })
     }
 
+    /// Steps until the run ends; returns the whole text and why it ended.
+    pub fn run_to_end(&mut self) -> Result<(String, StopReason)> {
+        let mut all = String::new();
+        loop {
+            match self.step()? {
+                Step::Token { text, .. } => all.push_str(&text),
+                Step::Done { reason, text } => {
+                    all.push_str(&text);
+                    return Ok((all, reason));
+                }
+            }
+        }
+    }
+
     fn finish(&mut self, reason: StopReason) -> Step {
         self.done = Some(reason);
         let mut text = std::mem::take(&mut self.held);

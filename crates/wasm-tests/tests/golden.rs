@@ -2,7 +2,7 @@
 //! the same outputs as the native build, byte for byte.
 #![cfg(target_arch = "wasm32")]
 
-use arbitre_engine::{CpuBackend, Engine, EngineError, GenerateOptions, SamplingParams, Step, StopReason};
+use arbitre_engine::{CpuBackend, Engine, EngineError, GenerateOptions, SamplingParams, StopReason};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -19,17 +19,7 @@ macro_rules! golden {
 }
 
 fn run(engine: &Engine<CpuBackend>, prompt: &str, options: GenerateOptions) -> (String, StopReason) {
-    let mut g = engine.generate(prompt, options).expect("generator");
-    let mut text = String::new();
-    loop {
-        match g.step().expect("step") {
-            Step::Token { text: t, .. } => text.push_str(&t),
-            Step::Done { reason, text: t } => {
-                text.push_str(&t);
-                return (text, reason);
-            }
-        }
-    }
+    engine.generate(prompt, options).and_then(|mut g| g.run_to_end()).expect("run")
 }
 
 fn greedy(max_tokens: usize) -> GenerateOptions {

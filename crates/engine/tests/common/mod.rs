@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use arbitre_engine::{CpuBackend, Engine, GenerateOptions, SamplingParams, Step, StopReason};
+use arbitre_engine::{CpuBackend, Engine, GenerateOptions, SamplingParams, StopReason};
 
 /// `../shared/fixtures` beside the checkout, or `$ARBITRE_FIXTURES`.
 pub fn fixtures() -> PathBuf {
@@ -29,16 +29,8 @@ pub fn gguf(rel: &str) -> Engine<CpuBackend> {
 /// Runs a generator to the end and returns (text, ids, reason).
 pub fn run(engine: &Engine<CpuBackend>, prompt: &str, options: GenerateOptions) -> (String, Vec<u32>, StopReason) {
     let mut g = engine.generate(prompt, options).expect("generator");
-    let mut text = String::new();
-    loop {
-        match g.step().expect("step") {
-            Step::Token { text: t, .. } => text.push_str(&t),
-            Step::Done { reason, text: t } => {
-                text.push_str(&t);
-                return (text, g.generated().to_vec(), reason);
-            }
-        }
-    }
+    let (text, reason) = g.run_to_end().expect("run");
+    (text, g.generated().to_vec(), reason)
 }
 
 pub fn greedy(max_tokens: usize) -> GenerateOptions {
