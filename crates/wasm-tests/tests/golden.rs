@@ -90,3 +90,18 @@ fn a_truncated_file_is_an_error_not_a_panic() {
         }
     }
 }
+
+#[wasm_bindgen_test]
+fn chat_templates_render_in_the_browser() {
+    use arbitre_chat::{ChatTemplate, Message, RenderOptions};
+    let opts = RenderOptions { add_generation_prompt: true, ..RenderOptions::default() };
+    let chatml = ChatTemplate::fallback("chatml").expect("chatml");
+    assert_eq!(
+        chatml.render(&[Message::user("Hi")], &opts).expect("render"),
+        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+    );
+    // Llama 3.2's template asks strftime_now for today's date: the browser clock must answer.
+    let llama3 = ChatTemplate::fallback("llama3").expect("llama3");
+    let text = llama3.render(&[Message::user("Hi")], &opts).expect("render");
+    assert!(text.contains("Today Date: ") && text.contains("20"), "{text}");
+}
