@@ -14,6 +14,18 @@ if [ ! -d "$ARBITRE_FIXTURES/stories260K" ]; then
   exit 1
 fi
 
+# The WGSL kernels are tested natively on Mesa's lavapipe (a Vulkan driver on the CPU).
+if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing mesa-vulkan-drivers (lavapipe) for the GPU kernel tests"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q mesa-vulkan-drivers
+  else
+    echo "mesa-vulkan-drivers is missing (apt-get install mesa-vulkan-drivers): the GPU kernel tests need it" >&2
+    exit 1
+  fi
+fi
+
 echo "== native tests (cargo test --workspace)"
 cargo test --workspace --locked 2>&1
 
