@@ -117,5 +117,8 @@ impl GpuContext {
 }
 
 /// Every WGSL source of the crate, by op name (validated by a unit test).
-pub const SHADERS: &[(&str, &str)] =
-    &[("matvec_f32", include_str!("../wgsl/matvec_f32.wgsl")), ("rms_norm", include_str!("../wgsl/rms_norm.wgsl"))];
+pub const SHADERS: &[(&str, &str)] = &[
+    ("matvec_f32", include_str!("../wgsl/matvec_f32.wgsl")),
+    ("rms_norm", include_str!("../wgsl/rms_norm.wgsl")),
+    ("matvec_q8_0", include_str!("../wgsl/matvec_q8_0.wgsl")),
+];

@@ -56,6 +56,30 @@ proptest! {
     }
 }
 
+/// Q8_0 blocks with scales in 0.0078..0.0156 (f16 encoded by hand) and arbitrary quants.
+fn q8_blocks(n_blocks: usize, seed: u64) -> Vec<u8> {
+    let v = values(n_blocks * 33, seed);
+    let mut out = Vec::with_capacity(n_blocks * 34);
+    for b in 0..n_blocks {
+        let mantissa = ((v[b * 33] + 1.0) * 511.0) as u16 & 0x3ff;
+        out.extend_from_slice(&((8u16 << 10) | mantissa).to_le_bytes());
+        out.extend(v[b * 33 + 1..b * 33 + 33].iter().map(|q| (q * 127.0) as i8 as u8));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn matvec_q8_0_matches_reference(rows in 1usize..200, blocks in 1usize..24, seed in any::<u64>()) {
+        let cols = blocks * 32;
+        let (w, x) = (q8_blocks(rows * blocks, seed), values(cols, seed ^ 3));
+        let gpu = matvec::matvec_q8_0(&ctx(), &w, &x, rows, cols).expect("gpu");
+        close(&gpu, &matvec::matvec_q8_0_ref(&w, &x, rows, cols))?;
+    }
+}
+
 #[test]
 fn pipelines_are_built_once() {
     let c = ctx();
@@ -71,4 +95,21 @@ fn pipelines_are_built_once() {
 fn bad_shapes_are_errors() {
     assert!(matvec::matvec_f32(&ctx(), &[1.0; 6], &[1.0; 2], 2, 2).is_err());
     assert!(rms_norm::rms_norm(&ctx(), &[1.0; 4], &[1.0; 3], 1, 4, 1e-5).is_err());
+}
+
+#[test]
+fn matvec_q8_0_on_a_real_gguf_tensor() {
+    let dir = std::env::var_os("ARBITRE_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures").into());
+    let file = arbitre_gguf::GgufFile::from_path(dir.join("babyllama/babyllama-tok105-q8_0.gguf")).expect("fixture");
+    let (info, data) = file.tensor("blk.0.ffn_down.weight").expect("tensor");
+    let (cols, rows) = (info.dims[0] as usize, info.dims[1] as usize);
+    let x = values(cols, 7);
+    let gpu = matvec::matvec_q8_0(&ctx(), data, &x, rows, cols).expect("gpu");
+    let reference = matvec::matvec_q8_0_ref(data, &x, rows, cols);
+    for (a, b) in gpu.iter().zip(&reference) {
+        assert!((a - b).abs() <= ABS + REL * b.abs(), "gpu {a} vs reference {b}");
+    }
+    assert!(reference.iter().any(|v| v.abs() > 0.01), "the tensor is not all zeros");
 }

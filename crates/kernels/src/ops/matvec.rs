@@ -1,6 +1,6 @@
 //! Matrix-vector product for decode: `y = W · x`, F32 weights.
 
-use super::{grid, run, storage};
+use super::{grid, run, storage, storage_bytes};
 use crate::{GpuContext, KernelError, SHADERS};
 
 const OP: &str = "matvec_f32";
@@ -21,4 +21,48 @@ pub fn matvec_f32(ctx: &GpuContext, w: &[f32], x: &[f32], rows: usize, cols: usi
 /// The scalar reference.
 pub fn matvec_f32_ref(w: &[f32], x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     (0..rows).map(|r| w[r * cols..(r + 1) * cols].iter().zip(x).map(|(a, b)| a * b).sum()).collect()
+}
+
+const OP_Q8: &str = "matvec_q8_0";
+/// Bytes of one Q8_0 block (f16 scale + 32 signed bytes).
+pub const Q8_0_BLOCK_BYTES: usize = 34;
+
+/// `W [rows, cols]` in GGUF Q8_0 blocks times f32 `x [cols]`, on the GPU.
+pub fn matvec_q8_0(ctx: &GpuContext, w: &[u8], x: &[f32], rows: usize, cols: usize) -> Result<Vec<f32>, KernelError> {
+    if !cols.is_multiple_of(32) || w.len() != rows * cols / 32 * Q8_0_BLOCK_BYTES || x.len() != cols {
+        return Err(KernelError::Shape {
+            op: OP_Q8,
+            message: format!("{} bytes and x of {} do not make a Q8_0 {rows}x{cols} matrix", w.len(), x.len()),
+        });
+    }
+    let (wb, xb) = (storage_bytes(ctx, OP_Q8, w)?, storage(ctx, OP_Q8, x)?);
+    let params: Vec<u8> = [rows as u32, cols as u32].iter().flat_map(|v| v.to_le_bytes()).collect();
+    run(ctx, OP_Q8, SHADERS[2].1, &[&wb, &xb], rows, &params, grid(rows))
+}
+
+/// The scalar reference: dequantize each block, multiply in f32.
+pub fn matvec_q8_0_ref(w: &[u8], x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let blocks = cols / 32;
+    (0..rows)
+        .map(|r| {
+            (0..blocks)
+                .map(|b| {
+                    let blk = &w[(r * blocks + b) * Q8_0_BLOCK_BYTES..(r * blocks + b + 1) * Q8_0_BLOCK_BYTES];
+                    let d = f16_to_f32(u16::from_le_bytes([blk[0], blk[1]]));
+                    d * blk[2..].iter().zip(&x[b * 32..]).map(|(&q, v)| f32::from(q as i8) * v).sum::<f32>()
+                })
+                .sum()
+        })
+        .collect()
+}
+
+/// IEEE half to f32 (normal and subnormal; inf/nan never occur in quant scales).
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = i32::from((h >> 10) & 0x1f);
+    let frac = f32::from(h & 0x3ff);
+    sign * match exp {
+        0 => frac * 2f32.powi(-24),
+        e => (1.0 + frac / 1024.0) * 2f32.powi(e - 15),
+    }
 }

@@ -20,6 +20,21 @@ pub(crate) fn storage(ctx: &GpuContext, op: &'static str, data: &[f32]) -> Resul
     }))
 }
 
+/// A storage buffer holding raw bytes (quantized blocks), padded to whole u32 words.
+pub(crate) fn storage_bytes(ctx: &GpuContext, op: &'static str, data: &[u8]) -> Result<wgpu::Buffer, KernelError> {
+    let mut padded = data.to_vec();
+    padded.resize(data.len().div_ceil(4).max(1) * 4, 0);
+    let bytes = padded.len() as u64;
+    if bytes > ctx.max_binding_bytes() {
+        return Err(KernelError::TooLarge { op, bytes, limit: ctx.max_binding_bytes() });
+    }
+    Ok(ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(op),
+        contents: &padded,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    }))
+}
+
 /// Runs one dispatch over `inputs` (read-only storage), one output of `n_out` floats and a
 /// uniform, and reads the output back.
 pub(crate) fn run(
