@@ -121,4 +121,6 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("matvec_f32", include_str!("../wgsl/matvec_f32.wgsl")),
     ("rms_norm", include_str!("../wgsl/rms_norm.wgsl")),
     ("matvec_q8_0", include_str!("../wgsl/matvec_q8_0.wgsl")),
+    ("silu_mul", include_str!("../wgsl/silu_mul.wgsl")),
+    ("rope", include_str!("../wgsl/rope.wgsl")),
 ];

@@ -1,6 +1,7 @@
 //! Every op on a real adapter (Mesa lavapipe in CI) against its scalar reference, random shapes.
 
 use arbitre_kernels::GpuContext;
+use arbitre_kernels::ops::elementwise::{self, RopeShape};
 use arbitre_kernels::ops::{matvec, rms_norm};
 use proptest::prelude::*;
 
@@ -77,6 +78,29 @@ proptest! {
         let (w, x) = (q8_blocks(rows * blocks, seed), values(cols, seed ^ 3));
         let gpu = matvec::matvec_q8_0(&ctx(), &w, &x, rows, cols).expect("gpu");
         close(&gpu, &matvec::matvec_q8_0_ref(&w, &x, rows, cols))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn silu_mul_matches_reference(n in 1usize..5000, seed in any::<u64>()) {
+        let (g, u) = (values(n, seed).iter().map(|v| v * 8.0).collect::<Vec<_>>(), values(n, seed ^ 4));
+        let gpu = elementwise::silu_mul(&ctx(), &g, &u).expect("gpu");
+        close(&gpu, &elementwise::silu_mul_ref(&g, &u))?;
+    }
+
+    #[test]
+    fn rope_matches_reference(
+        rows in 1usize..12, n_head in 1usize..9, half_rot in 1usize..9, extra in 0usize..3, neox in any::<bool>(), seed in any::<u64>()
+    ) {
+        let s = RopeShape { rows, n_head, head_dim: 2 * half_rot + 2 * extra, n_rot: 2 * half_rot, neox };
+        let x = values(rows * n_head * s.head_dim, seed);
+        let angles = values(rows * half_rot, seed ^ 5);
+        let table: Vec<f32> = angles.iter().flat_map(|a| [(a * 3.0).cos(), (a * 3.0).sin()]).collect();
+        let gpu = elementwise::rope(&ctx(), &x, &table, s).expect("gpu");
+        close(&gpu, &elementwise::rope_ref(&x, &table, s))?;
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module per op: a GPU dispatch and the scalar reference it is tested against.
 
+pub mod elementwise;
 pub mod matvec;
 pub mod rms_norm;
 
