@@ -49,6 +49,8 @@ pub struct ModelConfig {
     pub rope_attn_factor: f32,
     /// Context the RoPE factors were trained for: beyond it, "long" factors apply (Phi-3).
     pub n_ctx_orig: usize,
+    /// Scale q before attention rather than the scores after (Phi-3 in llama.cpp).
+    pub attn_scale_q_first: bool,
 }
 
 impl ModelConfig {
@@ -81,6 +83,7 @@ impl ModelConfig {
             rms_eps: md.opt(&k("attention.layer_norm_rms_epsilon"), Metadata::f64)?.unwrap_or(1e-5) as f32,
             rope_theta: md.opt(&k("rope.freq_base"), Metadata::f64)?.unwrap_or(10_000.0) as f32,
             rope_style,
+            attn_scale_q_first: arch == "phi3",
             arch,
             n_embd,
             n_head,

@@ -58,6 +58,7 @@ pub fn read_checkpoint(bytes: &[u8]) -> Result<(ModelConfig, TensorMap)> {
         rope_style: RopeStyle::Interleaved,
         rope_attn_factor: 1.0,
         n_ctx_orig: seq_len,
+        attn_scale_q_first: false,
     };
     config.validate()?;
     let kv_dim = n_head_kv * head_dim;

@@ -203,7 +203,7 @@ impl<B: Backend> Model<B> {
             n_head: c.n_head,
             n_head_kv: c.n_head_kv,
             head_dim: c.head_dim,
-            scale_q_first: c.arch == "phi3",
+            scale_q_first: c.attn_scale_q_first,
         };
         let mut x = b.embed(&self.tok_embd, tokens)?;
         for (i, l) in self.layers.iter().enumerate() {

@@ -153,6 +153,19 @@ fn is_cpt(c: u32, ch: char) -> bool {
     c == ch as u32
 }
 
+/// The end of the last alternatives both hand-written splitters share, given the `n_ws`
+/// whitespace characters at `pos`: `\s+(?!\S)` (all but the last one when more text follows),
+/// then `\s+`, then a lone character that nothing else matched.
+fn whitespace_end(p: &Piece<'_>, pos: usize, n_ws: usize) -> usize {
+    if n_ws > 1 && p.cpt(pos + n_ws) != OUT_OF_RANGE {
+        pos + n_ws - 1
+    } else if n_ws > 0 {
+        pos + n_ws
+    } else {
+        pos + 1
+    }
+}
+
 /// llama.cpp's `unicode_regex_split_custom_gpt2`:
 /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
 fn split_gpt2(cpts: &[char], flags: &[Flags], offsets: &[usize]) -> Vec<usize> {
@@ -223,20 +236,7 @@ fn split_gpt2(cpts: &[char], flags: &[Flags], offsets: &[usize]) -> Vec<usize> {
             while p.flags(pos + n_ws).is_whitespace() {
                 n_ws += 1;
             }
-            // \s+(?!\S)
-            if n_ws > 1 && p.cpt(pos + n_ws) != OUT_OF_RANGE {
-                pos += n_ws - 1;
-                add_token(&mut out, &mut prev_end, pos);
-                continue;
-            }
-            // \s+
-            if n_ws > 0 {
-                pos += n_ws;
-                add_token(&mut out, &mut prev_end, pos);
-                continue;
-            }
-            // no match
-            pos += 1;
+            pos = whitespace_end(&p, pos, n_ws);
             add_token(&mut out, &mut prev_end, pos);
         }
     }
@@ -331,20 +331,7 @@ fn split_llama3(cpts: &[char], flags: &[Flags], offsets: &[usize]) -> Vec<usize>
                 add_token(&mut out, &mut prev_end, pos);
                 continue;
             }
-            // \s+(?!\S)
-            if n_ws > 1 && p.cpt(pos + n_ws) != OUT_OF_RANGE {
-                pos += n_ws - 1;
-                add_token(&mut out, &mut prev_end, pos);
-                continue;
-            }
-            // \s+
-            if n_ws > 0 {
-                pos += n_ws;
-                add_token(&mut out, &mut prev_end, pos);
-                continue;
-            }
-            // no match
-            pos += 1;
+            pos = whitespace_end(&p, pos, n_ws);
             add_token(&mut out, &mut prev_end, pos);
         }
     }
