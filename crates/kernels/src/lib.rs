@@ -2,11 +2,20 @@
 //! Vulkan/Metal/DX12 natively), one `wgsl/<op>.wgsl` plus a Rust module per op, each with a
 //! scalar reference that tests compare the GPU against.
 //!
+//! Ops: matvec (decode) and tiled matmul (prefill) over weights of any [`WeightType`] (F32,
+//! F16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K as raw GGUF bytes), embedding-row lookup, RMSNorm,
+//! SiLU·mul, add, RoPE, softmax, causal grouped-query attention over a GPU-resident
+//! [`ops::attention::KvCache`] and the kernel writing into it, and argmax.
+//!
 //! It knows nothing of models: callers hand it buffers and shapes. It never requires
-//! shader-f16; every kernel computes in f32. Pipelines are built once and cached by
-//! [`KernelKey`].
+//! shader-f16; every kernel computes in f32 and decodes f16 with integer ops. Pipelines are
+//! built once and cached by [`KernelKey`] (and, for weight-decoding ops, the weight type,
+//! which the shaders take as a WGSL `override`).
 
 pub mod ops;
+pub mod quant;
+
+pub use quant::WeightType;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -46,6 +55,9 @@ pub enum KernelError {
 /// Identifies a compiled pipeline: op name plus its variant.
 pub type KernelKey = &'static str;
 
+/// Compiled pipelines by (op, variant).
+type PipelineCache = HashMap<(KernelKey, &'static str), Arc<wgpu::ComputePipeline>>;
+
 /// A device, its queue, and the pipelines built on it.
 #[derive(Clone)]
 pub struct GpuContext {
@@ -55,7 +67,7 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     /// Adapter name, for display ("llvmpipe", "SwiftShader Device", a GPU's name).
     pub adapter_name: String,
-    pipelines: Arc<Mutex<HashMap<KernelKey, Arc<wgpu::ComputePipeline>>>>,
+    pipelines: Arc<Mutex<PipelineCache>>,
 }
 
 impl GpuContext {
@@ -85,9 +97,22 @@ impl GpuContext {
 
     /// The pipeline for `key`, compiling `source` the first time.
     pub fn pipeline(&self, key: KernelKey, source: &str) -> Arc<wgpu::ComputePipeline> {
+        self.pipeline_variant(key, "", source, &[])
+    }
+
+    /// The pipeline for `key` specialised by `variant`: `source` compiled with the WGSL
+    /// `override` values `constants` the first time `(key, variant)` is asked for. The
+    /// variant names the constants (a weight type's name, say); one variant, one set of values.
+    pub fn pipeline_variant(
+        &self,
+        key: KernelKey,
+        variant: &'static str,
+        source: &str,
+        constants: &[(&str, f64)],
+    ) -> Arc<wgpu::ComputePipeline> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
         cache
-            .entry(key)
+            .entry((key, variant))
             .or_insert_with(|| {
                 let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(key),
@@ -98,7 +123,7 @@ impl GpuContext {
                     layout: None,
                     module: &module,
                     entry_point: Some("main"),
-                    compilation_options: Default::default(),
+                    compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
                     cache: None,
                 }))
             })
@@ -116,11 +141,27 @@ impl GpuContext {
     }
 }
 
-/// Every WGSL source of the crate, by op name (validated by a unit test).
+/// Every WGSL source of the crate, by op name (validated by a unit test). Ops that decode
+/// weights of any [`WeightType`] are `dequant.wgsl` followed by the op's own file, and pick
+/// the type with the `WTYPE` override.
 pub const SHADERS: &[(&str, &str)] = &[
     ("matvec_f32", include_str!("../wgsl/matvec_f32.wgsl")),
     ("rms_norm", include_str!("../wgsl/rms_norm.wgsl")),
     ("matvec_q8_0", include_str!("../wgsl/matvec_q8_0.wgsl")),
     ("silu_mul", include_str!("../wgsl/silu_mul.wgsl")),
     ("rope", include_str!("../wgsl/rope.wgsl")),
+    ("matvec", concat!(include_str!("../wgsl/dequant.wgsl"), include_str!("../wgsl/matvec.wgsl"))),
+    ("matmul", concat!(include_str!("../wgsl/dequant.wgsl"), include_str!("../wgsl/matmul.wgsl"))),
+    ("get_rows", concat!(include_str!("../wgsl/dequant.wgsl"), include_str!("../wgsl/get_rows.wgsl"))),
+    ("softmax", include_str!("../wgsl/softmax.wgsl")),
+    ("attention", include_str!("../wgsl/attention.wgsl")),
+    ("kv_write", include_str!("../wgsl/kv_write.wgsl")),
+    ("add", include_str!("../wgsl/add.wgsl")),
+    ("argmax", include_str!("../wgsl/argmax.wgsl")),
 ];
+
+/// The source of the op named `name` in [`SHADERS`] (empty if there is none, which a unit
+/// test rules out for every name the ops use).
+pub(crate) fn shader(name: &str) -> &'static str {
+    SHADERS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).unwrap_or_default()
+}

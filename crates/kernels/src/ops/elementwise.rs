@@ -1,10 +1,12 @@
-//! Element-wise ops: SwiGLU's `silu(gate) * up`, and RoPE from a CPU-computed cos/sin table.
+//! Element-wise ops: SwiGLU's `silu(gate) * up`, residual `a + b`, and RoPE from a
+//! CPU-computed cos/sin table.
 
-use super::{grid, run, storage};
-use crate::{GpuContext, KernelError, SHADERS};
+use super::{fits_u32, grid, params, run, storage};
+use crate::{GpuContext, KernelError, shader};
 
 const SILU: &str = "silu_mul";
 const ROPE: &str = "rope";
+const ADD: &str = "add";
 
 /// `silu(gate) * up` on the GPU.
 pub fn silu_mul(ctx: &GpuContext, gate: &[f32], up: &[f32]) -> Result<Vec<f32>, KernelError> {
@@ -13,12 +15,27 @@ pub fn silu_mul(ctx: &GpuContext, gate: &[f32], up: &[f32]) -> Result<Vec<f32>, 
     }
     let (g, u) = (storage(ctx, SILU, gate)?, storage(ctx, SILU, up)?);
     let params = (gate.len() as u32).to_le_bytes();
-    run(ctx, SILU, SHADERS[3].1, &[&g, &u], gate.len(), &params, grid(gate.len().div_ceil(256)))
+    run(ctx, SILU, shader(SILU), &[&g, &u], gate.len(), &params, grid(gate.len().div_ceil(256)))
 }
 
 /// The scalar reference.
 pub fn silu_mul_ref(gate: &[f32], up: &[f32]) -> Vec<f32> {
     gate.iter().zip(up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect()
+}
+
+/// `a + b` on the GPU.
+pub fn add(ctx: &GpuContext, a: &[f32], b: &[f32]) -> Result<Vec<f32>, KernelError> {
+    if a.len() != b.len() {
+        return Err(KernelError::Shape { op: ADD, message: format!("a {} vs b {}", a.len(), b.len()) });
+    }
+    let (ab, bb) = (storage(ctx, ADD, a)?, storage(ctx, ADD, b)?);
+    let uniform = params(&[fits_u32(ADD, "len", a.len())?]);
+    run(ctx, ADD, shader(ADD), &[&ab, &bb], a.len(), &uniform, grid(a.len().div_ceil(256)))
+}
+
+/// The scalar reference.
+pub fn add_ref(a: &[f32], b: &[f32]) -> Vec<f32> {
+    a.iter().zip(b).map(|(x, y)| x + y).collect()
 }
 
 /// Shape of a RoPE call.
@@ -56,7 +73,7 @@ pub fn rope(ctx: &GpuContext, x: &[f32], cos_sin: &[f32], s: RopeShape) -> Resul
         .flat_map(|&v| (v as u32).to_le_bytes())
         .collect();
     let groups = (s.rows * s.n_head).div_ceil(64).max(1) as u32;
-    run(ctx, ROPE, SHADERS[4].1, &[&xb, &tb], x.len(), &params, (groups, 1))
+    run(ctx, ROPE, shader(ROPE), &[&xb, &tb], x.len(), &params, (groups, 1))
 }
 
 /// The scalar reference.

@@ -1,7 +1,10 @@
-//! Matrix-vector product for decode: `y = W · x`, F32 weights.
+//! Matrix-vector product for decode: `y = W · x`. [`matvec`] reads weights of any
+//! [`WeightType`] as raw GGUF bytes; [`matvec_f32`] and [`matvec_q8_0`] are the first,
+//! hand-specialised kernels for two of them.
 
-use super::{grid, run, storage, storage_bytes};
-use crate::{GpuContext, KernelError, SHADERS};
+use super::{fits_u32, grid, params, run, run_with, storage, storage_bytes, weight_pipeline};
+use crate::quant::{dequantize_row, f16_to_f32};
+use crate::{GpuContext, KernelError, WeightType, shader};
 
 const OP: &str = "matvec_f32";
 
@@ -15,7 +18,7 @@ pub fn matvec_f32(ctx: &GpuContext, w: &[f32], x: &[f32], rows: usize, cols: usi
     }
     let (wb, xb) = (storage(ctx, OP, w)?, storage(ctx, OP, x)?);
     let params: Vec<u8> = [rows as u32, cols as u32].iter().flat_map(|v| v.to_le_bytes()).collect();
-    run(ctx, OP, SHADERS[0].1, &[&wb, &xb], rows, &params, grid(rows))
+    run(ctx, OP, shader(OP), &[&wb, &xb], rows, &params, grid(rows))
 }
 
 /// The scalar reference.
@@ -37,7 +40,7 @@ pub fn matvec_q8_0(ctx: &GpuContext, w: &[u8], x: &[f32], rows: usize, cols: usi
     }
     let (wb, xb) = (storage_bytes(ctx, OP_Q8, w)?, storage(ctx, OP_Q8, x)?);
     let params: Vec<u8> = [rows as u32, cols as u32].iter().flat_map(|v| v.to_le_bytes()).collect();
-    run(ctx, OP_Q8, SHADERS[2].1, &[&wb, &xb], rows, &params, grid(rows))
+    run(ctx, OP_Q8, shader(OP_Q8), &[&wb, &xb], rows, &params, grid(rows))
 }
 
 /// The scalar reference: dequantize each block, multiply in f32.
@@ -56,13 +59,32 @@ pub fn matvec_q8_0_ref(w: &[u8], x: &[f32], rows: usize, cols: usize) -> Vec<f32
         .collect()
 }
 
-/// IEEE half to f32 (normal and subnormal; inf/nan never occur in quant scales).
-fn f16_to_f32(h: u16) -> f32 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = i32::from((h >> 10) & 0x1f);
-    let frac = f32::from(h & 0x3ff);
-    sign * match exp {
-        0 => frac * 2f32.powi(-24),
-        e => (1.0 + frac / 1024.0) * 2f32.powi(e - 15),
+const OP_ANY: &str = "matvec";
+
+/// `W [rows, cols]` stored as `ty` (raw GGUF bytes, rows of whole blocks) times f32
+/// `x [cols]`, on the GPU.
+pub fn matvec(
+    ctx: &GpuContext,
+    ty: WeightType,
+    w: &[u8],
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+) -> Result<Vec<f32>, KernelError> {
+    ty.check(OP_ANY, w.len(), rows, cols)?;
+    if x.len() != cols {
+        return Err(KernelError::Shape { op: OP_ANY, message: format!("x has {} values, expected {cols}", x.len()) });
     }
+    let (wb, xb) = (storage_bytes(ctx, OP_ANY, w)?, storage(ctx, OP_ANY, x)?);
+    let uniform = params(&[fits_u32(OP_ANY, "rows", rows)?, fits_u32(OP_ANY, "cols", cols)?]);
+    let pipeline = weight_pipeline(ctx, OP_ANY, ty);
+    run_with(ctx, OP_ANY, &pipeline, &[&wb, &xb], rows, &uniform, grid(rows))
+}
+
+/// The scalar reference of [`matvec`]: dequantize each row as ggml does, dot in f32.
+pub fn matvec_ref(ty: WeightType, w: &[u8], x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let Some(rb) = ty.row_bytes(cols) else { return Vec::new() };
+    (0..rows)
+        .map(|r| dequantize_row(ty, &w[r * rb..(r + 1) * rb], cols).iter().zip(x).map(|(a, b)| a * b).sum())
+        .collect()
 }

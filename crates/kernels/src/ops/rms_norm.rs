@@ -1,7 +1,7 @@
 //! Row-wise RMSNorm times a weight vector.
 
 use super::{run, storage};
-use crate::{GpuContext, KernelError, SHADERS};
+use crate::{GpuContext, KernelError, shader};
 
 const OP: &str = "rms_norm";
 
@@ -28,7 +28,7 @@ pub fn rms_norm(
     let mut params: Vec<u8> = [rows as u32, cols as u32].iter().flat_map(|v| v.to_le_bytes()).collect();
     params.extend(eps.to_le_bytes());
     params.extend(0u32.to_le_bytes());
-    run(ctx, OP, SHADERS[1].1, &[&xb, &gb], rows * cols, &params, (rows.max(1) as u32, 1))
+    run(ctx, OP, shader(OP), &[&xb, &gb], rows * cols, &params, (rows.max(1) as u32, 1))
 }
 
 /// The scalar reference.
