@@ -1,1 +1,414 @@
-//! placeholder
+//! The messages the page and its inference worker exchange.
+//!
+//! The UI thread never runs a model: it sends a [`Request`] to the worker and reacts to the
+//! [`Event`]s that come back. Both travel over `postMessage` as JSON text made by
+//! [`encode_request`] / [`encode_event`], so that neither side depends on how the other lays
+//! out memory. Weights never cross this channel: the worker downloads and caches them itself;
+//! a visitor's local file travels as a `File` handle beside the message, not as bytes.
+//!
+//! This crate holds types only: no wasm, no engine, no I/O.
+
+use serde::{Deserialize, Serialize};
+
+/// Identifies one request so that late events from a cancelled run can be told apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RequestId(pub u64);
+
+/// Where the weights come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ModelSource {
+    /// Download over HTTP(S), trying each URL in turn until one answers (a copy served beside
+    /// the page first, then the Hub). The first URL is the cache key.
+    Url {
+        /// Candidate URLs, most local first.
+        urls: Vec<String>,
+        /// The catalog's sha256 (lower-case hex) when it pins one; checked after download.
+        sha256: Option<String>,
+        /// The catalog's size in bytes when known, used to refuse a model that cannot fit
+        /// before any byte is fetched.
+        size_bytes: Option<u64>,
+        /// Name shown to the visitor.
+        label: String,
+    },
+    /// A file the visitor picked or dropped; the `File` object is posted beside the message.
+    LocalFile {
+        /// File name shown to the visitor.
+        name: String,
+        /// Its size in bytes.
+        size_bytes: u64,
+    },
+}
+
+/// Which compute backend the visitor asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendChoice {
+    /// WebGPU when usable, else CPU with the reason.
+    #[default]
+    Auto,
+    /// WebGPU only; falls back to CPU with a reason if it cannot run.
+    Webgpu,
+    /// WASM SIMD on the CPU.
+    Cpu,
+}
+
+impl BackendChoice {
+    /// The spelling used in URLs and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Webgpu => "webgpu",
+            Self::Cpu => "cpu",
+        }
+    }
+
+    /// Parses `auto`, `webgpu` or `cpu`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "webgpu" | "gpu" => Some(Self::Webgpu),
+            "cpu" => Some(Self::Cpu),
+            _ => None,
+        }
+    }
+}
+
+/// Sampling settings of one run (mirrors the engine's `SamplingParams`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// 0 means greedy.
+    pub temperature: f32,
+    /// 0 disables top-k.
+    pub top_k: usize,
+    /// 1 disables nucleus sampling.
+    pub top_p: f32,
+    /// 0 disables min-p.
+    pub min_p: f32,
+    /// 1 disables the repetition penalty.
+    pub repeat_penalty: f32,
+    /// Seed of the sampler's random numbers.
+    pub seed: u64,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Self { temperature: 0.8, top_k: 40, top_p: 0.95, min_p: 0.05, repeat_penalty: 1.0, seed: 42 }
+    }
+}
+
+/// How the prompt is turned into tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Prompt {
+    /// Raw text, tokenized as is (BOS added when the model wants one).
+    Text {
+        /// The prompt.
+        text: String,
+    },
+    /// A single user turn wrapped in the model's chat template.
+    Chat {
+        /// Optional system message.
+        system: Option<String>,
+        /// The user's message.
+        user: String,
+    },
+    /// A synthetic prompt of exactly `tokens` tokens, for benchmarks.
+    Synthetic {
+        /// Number of prompt tokens.
+        tokens: usize,
+    },
+}
+
+/// A message from the page to the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Download (or read from cache) and load a model, replacing any loaded one.
+    Load {
+        /// Request id.
+        id: RequestId,
+        /// Where the weights come from.
+        source: ModelSource,
+        /// Backend asked for.
+        backend: BackendChoice,
+    },
+    /// Generate with the loaded model.
+    Generate {
+        /// Request id.
+        id: RequestId,
+        /// The prompt.
+        prompt: Prompt,
+        /// Sampling settings.
+        sampling: Sampling,
+        /// Most tokens to generate.
+        max_tokens: usize,
+        /// Stop strings.
+        stop: Vec<String>,
+        /// Keep going past end-of-generation tokens (benchmarks).
+        ignore_eos: bool,
+    },
+    /// Stop the run or download with this id (ends it as done, keeping partial text).
+    Stop {
+        /// The run to stop.
+        id: RequestId,
+    },
+    /// List the models stored in the browser.
+    ListCache,
+    /// Delete one stored model.
+    DeleteCache {
+        /// Its cache key (URL).
+        url: String,
+    },
+}
+
+/// Phases of bringing a model in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadPhase {
+    /// Bytes arriving from the network.
+    Downloading,
+    /// Bytes read from the browser's cache.
+    ReadingCache,
+    /// Bytes read from a file the visitor chose.
+    ReadingFile,
+    /// Checking the sha256.
+    Verifying,
+    /// Parsing and preparing the weights.
+    Loading,
+}
+
+/// What is known about a loaded model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Display name.
+    pub label: String,
+    /// GGUF architecture (`llama`, `qwen2`, `phi3`).
+    pub architecture: String,
+    /// File size in bytes.
+    pub size_bytes: u64,
+    /// Most common tensor type (e.g. `Q4_K`).
+    pub quant: String,
+    /// Context window of a session.
+    pub n_ctx: usize,
+    /// Vocabulary size.
+    pub vocab_size: usize,
+    /// Chat template in use, or why there is none.
+    pub chat_template: String,
+    /// Whether the bytes came from the browser's cache.
+    pub from_cache: bool,
+}
+
+/// Which backend actually runs, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    /// `webgpu` or `cpu`.
+    pub kind: String,
+    /// Human-readable name: the WebGPU adapter, or "CPU SIMD (wasm simd128)".
+    pub name: String,
+    /// Why this backend and not the one asked for, if they differ.
+    pub reason: Option<String>,
+}
+
+/// Statistics of one run, as the page shows them and the bench mode exports them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunStats {
+    /// Backend that ran (`cpu`/`webgpu`).
+    pub backend: String,
+    /// Tokens in the prompt.
+    pub prompt_tokens: usize,
+    /// Tokens generated.
+    pub generated_tokens: usize,
+    /// Time to first token, ms.
+    pub ttft_ms: f64,
+    /// Prompt tokens per second.
+    pub prefill_tps: f64,
+    /// Generated tokens per second after the first.
+    pub decode_tps: f64,
+    /// Whole run, ms.
+    pub total_ms: f64,
+}
+
+/// Kinds of failure, so the page can react without parsing messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Network failure, HTTP error or cut that could not be resumed.
+    Network,
+    /// sha256 differs from the catalog's.
+    Checksum,
+    /// The file is not a GGUF the engine can run (truncated, corrupt, unsupported).
+    Model,
+    /// The model cannot fit in this browser/device.
+    TooBig,
+    /// Browser storage failed.
+    Storage,
+    /// Generation failed.
+    Generation,
+    /// The request made no sense in the worker's state (e.g. generate before load).
+    State,
+}
+
+/// An error as it crosses the channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireError {
+    /// Its kind.
+    pub kind: ErrorKind,
+    /// A specific, human-readable message.
+    pub message: String,
+}
+
+/// One stored model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheEntry {
+    /// Cache key (URL or `local:` name).
+    pub url: String,
+    /// Stored size.
+    pub size_bytes: u64,
+}
+
+/// A message from the worker to the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The worker started and can take requests.
+    Ready,
+    /// Progress while loading.
+    Progress {
+        /// Request id.
+        id: RequestId,
+        /// Current phase.
+        phase: LoadPhase,
+        /// Bytes done.
+        loaded: u64,
+        /// Bytes expected, when known.
+        total: Option<u64>,
+        /// Which URL is being read.
+        url: String,
+    },
+    /// A model is loaded and ready.
+    Loaded {
+        /// Request id.
+        id: RequestId,
+        /// The model.
+        info: ModelInfo,
+        /// The backend that will run it.
+        backend: BackendInfo,
+    },
+    /// A piece of generated text.
+    Token {
+        /// Request id.
+        id: RequestId,
+        /// Text to append (may be empty while a multi-byte character forms).
+        text: String,
+    },
+    /// The prompt was encoded; sent once before the first token.
+    Started {
+        /// Request id.
+        id: RequestId,
+        /// Number of prompt tokens.
+        prompt_tokens: usize,
+    },
+    /// The run or load finished normally (`reason` says why it stopped).
+    Done {
+        /// Request id.
+        id: RequestId,
+        /// Statistics.
+        stats: RunStats,
+        /// `eos`, `stop_string`, `max_tokens`, `context_full`, `cancelled`.
+        reason: String,
+    },
+    /// The request failed.
+    Failed {
+        /// Request id (0 when no request was involved).
+        id: RequestId,
+        /// What went wrong.
+        error: WireError,
+    },
+    /// Contents of the browser's model store.
+    Cache {
+        /// Stored models.
+        entries: Vec<CacheEntry>,
+        /// Bytes used by this origin, if the browser says.
+        usage: Option<u64>,
+        /// Bytes this origin may use, if the browser says.
+        quota: Option<u64>,
+    },
+}
+
+/// Serializes a request for `postMessage`.
+pub fn encode_request(r: &Request) -> String {
+    serde_json::to_string(r).unwrap_or_else(|e| format!("{{\"type\":\"invalid\",\"error\":\"{e}\"}}"))
+}
+
+/// Parses a request received by the worker.
+pub fn decode_request(s: &str) -> Result<Request, String> {
+    serde_json::from_str(s).map_err(|e| format!("bad request from the page: {e}"))
+}
+
+/// Serializes an event for `postMessage`.
+pub fn encode_event(e: &Event) -> String {
+    serde_json::to_string(e).unwrap_or_else(|err| format!("{{\"type\":\"invalid\",\"error\":\"{err}\"}}"))
+}
+
+/// Parses an event received by the page.
+pub fn decode_event(s: &str) -> Result<Event, String> {
+    serde_json::from_str(s).map_err(|e| format!("bad event from the worker: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_through_json() {
+        let reqs = vec![
+            Request::Load {
+                id: RequestId(1),
+                source: ModelSource::Url {
+                    urls: vec!["models/a.gguf".into(), "https://huggingface.co/x/resolve/main/a.gguf".into()],
+                    sha256: Some("ab".repeat(32)),
+                    size_bytes: Some(123),
+                    label: "A".into(),
+                },
+                backend: BackendChoice::Webgpu,
+            },
+            Request::Generate {
+                id: RequestId(2),
+                prompt: Prompt::Chat { system: Some("be brief".into()), user: "hi \"there\"\n".into() },
+                sampling: Sampling::default(),
+                max_tokens: 7,
+                stop: vec!["\n\n".into()],
+                ignore_eos: true,
+            },
+            Request::Stop { id: RequestId(2) },
+            Request::ListCache,
+            Request::DeleteCache { url: "u".into() },
+        ];
+        for r in reqs {
+            let s = encode_request(&r);
+            assert_eq!(decode_request(&s), Ok(r), "{s}");
+        }
+    }
+
+    #[test]
+    fn events_round_trip_and_have_a_type_tag() {
+        let e = Event::Done {
+            id: RequestId(9),
+            stats: RunStats { backend: "cpu".into(), prompt_tokens: 3, generated_tokens: 4, ..Default::default() },
+            reason: "eos".into(),
+        };
+        let s = encode_event(&e);
+        assert!(s.starts_with("{\"type\":\"done\""), "{s}");
+        assert_eq!(decode_event(&s), Ok(e));
+        assert!(decode_event("{\"type\":\"nonsense\"}").is_err());
+    }
+
+    #[test]
+    fn backend_choice_parses_its_own_spelling_only() {
+        for b in [BackendChoice::Auto, BackendChoice::Webgpu, BackendChoice::Cpu] {
+            assert_eq!(BackendChoice::parse(b.as_str()), Some(b));
+        }
+        assert_eq!(BackendChoice::parse("cuda"), None);
+    }
+}

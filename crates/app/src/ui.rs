@@ -1,0 +1,726 @@
+//! The page's UI thread: a Yew app that talks to the inference worker and never runs a model.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use arbitre_engine::catalog::CatalogModel;
+use arbitre_protocol::{
+    BackendChoice, CacheEntry, Event, ModelSource, Prompt, Request, RequestId, decode_event, encode_request,
+};
+use js_sys::Array;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{File, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, MessageEvent, Worker};
+use yew::prelude::*;
+
+use crate::format;
+use crate::pane::{LocalPane, PaneStatus};
+use crate::settings::RunSettings;
+
+/// Mounts the app on the page's body.
+pub fn start() {
+    yew::Renderer::<App>::new().render();
+}
+
+/// The local pane as a Yew reducer.
+#[derive(Clone, Default, PartialEq)]
+struct PaneState(LocalPane);
+
+enum PaneAction {
+    Event(Box<Event>, f64),
+    BeginLoad(RequestId),
+    BeginRun(RequestId),
+    Fail(String),
+}
+
+impl Reducible for PaneState {
+    type Action = PaneAction;
+
+    fn reduce(self: Rc<Self>, action: PaneAction) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            PaneAction::Event(e, now) => next.0.apply(&e, now),
+            PaneAction::BeginLoad(id) => next.0.begin_load(id),
+            PaneAction::BeginRun(id) => next.0.begin_run(id),
+            PaneAction::Fail(m) => next.0.fail(m),
+        }
+        Rc::new(next)
+    }
+}
+
+#[derive(Clone, Default, PartialEq)]
+struct CacheView {
+    entries: Vec<CacheEntry>,
+    usage: Option<u64>,
+    quota: Option<u64>,
+}
+
+/// What the UI thread remembers between events without re-rendering.
+#[derive(Default)]
+struct Runtime {
+    worker: Option<Worker>,
+    ready: bool,
+    next_id: u64,
+    /// The load in flight and the key of what it loads.
+    loading: Option<(RequestId, String)>,
+    /// Key of the loaded model (model + backend).
+    loaded_key: Option<String>,
+    /// A generation to start once the load in flight finishes.
+    pending: Option<Request>,
+    /// Started on load (`run=1`) once the worker is ready.
+    autorun: bool,
+    /// Id of the running generation.
+    running: Option<RequestId>,
+    local_file: Option<File>,
+}
+
+impl Runtime {
+    fn id(&mut self) -> RequestId {
+        self.next_id += 1;
+        RequestId(self.next_id)
+    }
+
+    fn send(&self, req: &Request, file: Option<&File>) {
+        let Some(w) = &self.worker else { return };
+        let text = JsValue::from_str(&encode_request(req));
+        let res = match file {
+            Some(f) => w.post_message(&Array::of2(&text, f)),
+            None => w.post_message(&text),
+        };
+        if let Err(e) = res {
+            web_sys::console::error_1(&e);
+        }
+    }
+}
+
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
+}
+
+fn catalog() -> Vec<CatalogModel> {
+    arbitre_engine::catalog::catalog().unwrap_or_default()
+}
+
+/// Where a model can be fetched from: the copy served beside the page first (development and
+/// self-hosted deployments), then the Hub.
+fn source_for(model: &str, catalog: &[CatalogModel]) -> ModelSource {
+    if let Some(m) = catalog.iter().find(|m| m.id == model) {
+        let mut urls = Vec::new();
+        if let Some(fixture) = &m.fixture {
+            let name = fixture.rsplit('/').next().unwrap_or(fixture);
+            urls.push(format!("models/{name}"));
+        }
+        urls.push(m.hub_url());
+        ModelSource::Url { urls, sha256: m.sha256.clone(), size_bytes: Some(m.size_bytes), label: m.name.clone() }
+    } else {
+        let label = model.rsplit('/').next().unwrap_or(model).split('?').next().unwrap_or(model).to_string();
+        ModelSource::Url { urls: vec![model.to_string()], sha256: None, size_bytes: None, label }
+    }
+}
+
+fn default_model(catalog: &[CatalogModel]) -> String {
+    catalog.iter().find(|m| m.default).or(catalog.first()).map(|m| m.id.clone()).unwrap_or_default()
+}
+
+fn resolve_url(url: &str) -> String {
+    let base = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
+    web_sys::Url::new_with_base(url, &base).map(|u| u.href()).unwrap_or_else(|_| url.to_string())
+}
+
+fn is_cached(source: &ModelSource, cache: &CacheView) -> bool {
+    match source {
+        ModelSource::Url { urls, .. } => {
+            urls.iter().map(|u| resolve_url(u)).any(|u| cache.entries.iter().any(|e| e.url == u))
+        }
+        ModelSource::LocalFile { .. } => false,
+    }
+}
+
+fn read_query() -> crate::settings::FromQuery {
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let mut pairs = Vec::new();
+    if let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) {
+        for entry in params.entries().into_iter().flatten() {
+            let arr: Array = entry.unchecked_into();
+            pairs.push((arr.get(0).as_string().unwrap_or_default(), arr.get(1).as_string().unwrap_or_default()));
+        }
+    }
+    crate::settings::RunSettings::from_pairs(pairs)
+}
+
+fn write_query(settings: &RunSettings) {
+    let Ok(params) = web_sys::UrlSearchParams::new() else { return };
+    for (k, v) in settings.to_pairs() {
+        params.append(k, &v);
+    }
+    let query = String::from(params.to_string());
+    let Some(window) = web_sys::window() else { return };
+    let path = window.location().pathname().unwrap_or_default();
+    let url = if query.is_empty() { path } else { format!("{path}?{query}") };
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+    }
+}
+
+fn model_key(settings: &RunSettings, local: Option<&File>) -> String {
+    match local {
+        Some(f) => format!("local:{}:{}|{}", f.name(), f.size(), settings.backend.as_str()),
+        None => format!("{}|{}", settings.model, settings.backend.as_str()),
+    }
+}
+
+fn generate_request(id: RequestId, s: &RunSettings) -> Request {
+    let prompt = if s.bench {
+        Prompt::Synthetic { tokens: s.prompt_tokens }
+    } else if s.chat {
+        Prompt::Chat { system: Some(s.system.clone()).filter(|x| !x.is_empty()), user: s.prompt.clone() }
+    } else {
+        Prompt::Text { text: s.prompt.clone() }
+    };
+    Request::Generate {
+        id,
+        prompt,
+        sampling: s.sampling.clone(),
+        max_tokens: s.max_tokens,
+        stop: s.stop.clone(),
+        ignore_eos: s.ignore_eos || s.bench,
+    }
+}
+
+/// Starts a run: generate at once if the model is loaded, else load it first.
+fn start_run(rt: &Rc<RefCell<Runtime>>, settings: &RunSettings, pane: &UseReducerDispatcher<PaneState>) {
+    let mut r = rt.borrow_mut();
+    if !r.ready {
+        r.autorun = true;
+        return;
+    }
+    let key = model_key(settings, r.local_file.as_ref());
+    if r.loaded_key.as_deref() == Some(key.as_str()) {
+        let id = r.id();
+        pane.dispatch(PaneAction::BeginRun(id));
+        r.running = Some(id);
+        r.send(&generate_request(id, settings), None);
+        return;
+    }
+    let gen_id = r.id();
+    r.pending = Some(generate_request(gen_id, settings));
+    drop(r);
+    start_load(rt, settings, pane);
+}
+
+fn start_load(rt: &Rc<RefCell<Runtime>>, settings: &RunSettings, pane: &UseReducerDispatcher<PaneState>) {
+    let mut r = rt.borrow_mut();
+    let id = r.id();
+    let key = model_key(settings, r.local_file.as_ref());
+    let file = r.local_file.clone();
+    let source = match &file {
+        Some(f) => ModelSource::LocalFile { name: f.name(), size_bytes: f.size() as u64 },
+        None => {
+            let cat = catalog();
+            let model = if settings.model.is_empty() { default_model(&cat) } else { settings.model.clone() };
+            source_for(&model, &cat)
+        }
+    };
+    r.loading = Some((id, key));
+    r.loaded_key = None;
+    pane.dispatch(PaneAction::BeginLoad(id));
+    r.send(&Request::Load { id, source, backend: settings.backend }, file.as_ref());
+}
+
+fn on_worker_event(
+    rt: &Rc<RefCell<Runtime>>,
+    event: Event,
+    pane: &UseReducerDispatcher<PaneState>,
+    cache: &UseStateSetter<CacheView>,
+    settings: &Rc<RefCell<RunSettings>>,
+) {
+    match &event {
+        Event::Ready => {
+            let mut r = rt.borrow_mut();
+            r.ready = true;
+            r.send(&Request::ListCache, None);
+            if std::mem::take(&mut r.autorun) {
+                drop(r);
+                start_run(rt, &settings.borrow(), pane);
+            }
+            return;
+        }
+        Event::Cache { entries, usage, quota } => {
+            cache.set(CacheView { entries: entries.clone(), usage: *usage, quota: *quota });
+            return;
+        }
+        _ => {}
+    }
+    pane.dispatch(PaneAction::Event(Box::new(event.clone()), now_ms()));
+    let mut r = rt.borrow_mut();
+    match event {
+        Event::Loaded { id, .. } if r.loading.as_ref().is_some_and(|(l, _)| *l == id) => {
+            let (_, key) = r.loading.take().unwrap_or_default();
+            r.loaded_key = Some(key);
+            r.send(&Request::ListCache, None);
+            if let Some(req) = r.pending.take() {
+                if let Request::Generate { id: gen_id, .. } = &req {
+                    pane.dispatch(PaneAction::BeginRun(*gen_id));
+                    r.running = Some(*gen_id);
+                }
+                r.send(&req, None);
+            }
+        }
+        Event::Failed { id, .. } if r.loading.as_ref().is_some_and(|(l, _)| *l == id) => {
+            r.loading = None;
+            r.pending = None;
+        }
+        Event::Done { id, .. } | Event::Failed { id, .. } if r.running == Some(id) => r.running = None,
+        _ => {}
+    }
+}
+
+fn spawn_worker(
+    rt: Rc<RefCell<Runtime>>,
+    pane: UseReducerDispatcher<PaneState>,
+    cache: UseStateSetter<CacheView>,
+    settings: Rc<RefCell<RunSettings>>,
+) {
+    let worker = match Worker::new("./worker_loader.js") {
+        Ok(w) => w,
+        Err(e) => {
+            pane.dispatch(PaneAction::Fail(format!("could not start the inference worker: {e:?}")));
+            return;
+        }
+    };
+    let rt2 = rt.clone();
+    let pane2 = pane.clone();
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let text = ev.data().as_string().unwrap_or_default();
+        match decode_event(&text) {
+            Ok(event) => on_worker_event(&rt2, event, &pane2, &cache, &settings),
+            Err(e) => web_sys::console::error_1(&e.into()),
+        }
+    });
+    worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+    let pane3 = pane.clone();
+    let onerror = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+        pane3.dispatch(PaneAction::Fail(format!("the inference worker failed: {}", e.message())));
+    });
+    worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+    onerror.forget();
+    rt.borrow_mut().worker = Some(worker);
+}
+
+fn input_value(e: &web_sys::Event) -> String {
+    e.target_unchecked_into::<HtmlInputElement>().value()
+}
+
+#[component]
+fn App() -> Html {
+    let initial = use_memo((), |_| read_query());
+    let cat = use_memo((), |_| catalog());
+    let settings = use_state(|| {
+        let mut s = initial.settings.clone();
+        if s.model.is_empty() {
+            s.model = default_model(&cat);
+        }
+        s
+    });
+    let settings_ref = use_mut_ref(|| (*settings).clone());
+    *settings_ref.borrow_mut() = (*settings).clone();
+    let pane = use_reducer(PaneState::default);
+    let cache = use_state(CacheView::default);
+    let rt = use_mut_ref(Runtime::default);
+    let local_name = use_state(|| None::<String>);
+    let dark = use_state(|| {
+        web_sys::window()
+            .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+            .is_some_and(|m| m.matches())
+    });
+
+    {
+        let (rt, pane, cache, settings_ref) = (rt.clone(), pane.dispatcher(), cache.setter(), settings_ref.clone());
+        let autorun = initial.run;
+        use_effect_with((), move |_| {
+            rt.borrow_mut().autorun = autorun;
+            spawn_worker(rt, pane, cache, settings_ref);
+        });
+    }
+    {
+        let s = (*settings).clone();
+        use_effect_with(s, |s| write_query(s));
+    }
+    {
+        let dark = *dark;
+        use_effect_with(dark, |dark| {
+            if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+                let _ = root.set_attribute("data-theme", if *dark { "dark" } else { "light" });
+            }
+        });
+    }
+
+    let update = |f: fn(&mut RunSettings, String)| {
+        let settings = settings.clone();
+        Callback::from(move |e: web_sys::Event| {
+            let mut s = (*settings).clone();
+            f(&mut s, input_value(&e));
+            settings.set(s);
+        })
+    };
+    let on_prompt = {
+        let settings = settings.clone();
+        Callback::from(move |e: InputEvent| {
+            let mut s = (*settings).clone();
+            s.prompt = e.target_unchecked_into::<HtmlTextAreaElement>().value();
+            settings.set(s);
+        })
+    };
+    let on_model = {
+        let (settings, rt, local_name) = (settings.clone(), rt.clone(), local_name.clone());
+        Callback::from(move |e: web_sys::Event| {
+            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+            if v == "__url" {
+                return;
+            }
+            rt.borrow_mut().local_file = None;
+            local_name.set(None);
+            let mut s = (*settings).clone();
+            s.model = v;
+            settings.set(s);
+        })
+    };
+    let on_url = {
+        let (settings, rt, local_name) = (settings.clone(), rt.clone(), local_name.clone());
+        Callback::from(move |e: web_sys::Event| {
+            let v = input_value(&e).trim().to_string();
+            if v.is_empty() {
+                return;
+            }
+            rt.borrow_mut().local_file = None;
+            local_name.set(None);
+            let mut s = (*settings).clone();
+            s.model = v;
+            settings.set(s);
+        })
+    };
+    let take_file = {
+        let (rt, local_name) = (rt.clone(), local_name.clone());
+        Rc::new(move |f: File| {
+            local_name.set(Some(format!("{} ({})", f.name(), format::bytes(f.size() as u64))));
+            rt.borrow_mut().local_file = Some(f);
+        })
+    };
+    let on_file = {
+        let take_file = take_file.clone();
+        Callback::from(move |e: web_sys::Event| {
+            let input = e.target_unchecked_into::<HtmlInputElement>();
+            if let Some(f) = input.files().and_then(|l| l.get(0)) {
+                take_file(f);
+            }
+        })
+    };
+    let on_drop = {
+        let take_file = take_file.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            if let Some(f) = e.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
+                take_file(f);
+            }
+        })
+    };
+    let on_dragover = Callback::from(|e: DragEvent| e.prevent_default());
+    let on_backend = {
+        let settings = settings.clone();
+        Callback::from(move |e: web_sys::Event| {
+            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+            let mut s = (*settings).clone();
+            s.backend = BackendChoice::parse(&v).unwrap_or_default();
+            settings.set(s);
+        })
+    };
+    let on_run = {
+        let (rt, settings, pane) = (rt.clone(), settings.clone(), pane.dispatcher());
+        Callback::from(move |_| start_run(&rt, &settings, &pane))
+    };
+    let on_load = {
+        let (rt, settings, pane) = (rt.clone(), settings.clone(), pane.dispatcher());
+        Callback::from(move |_| {
+            rt.borrow_mut().pending = None;
+            start_load(&rt, &settings, &pane)
+        })
+    };
+    let on_stop = {
+        let rt = rt.clone();
+        Callback::from(move |_| {
+            let r = rt.borrow();
+            let target = r.running.or(r.loading.as_ref().map(|(id, _)| *id));
+            if let Some(id) = target {
+                r.send(&Request::Stop { id }, None);
+            }
+        })
+    };
+    let on_chat = {
+        let settings = settings.clone();
+        Callback::from(move |e: web_sys::Event| {
+            let mut s = (*settings).clone();
+            s.chat = e.target_unchecked_into::<HtmlInputElement>().checked();
+            settings.set(s);
+        })
+    };
+    let on_theme = {
+        let dark = dark.clone();
+        Callback::from(move |_| dark.set(!*dark))
+    };
+    let delete_cached = {
+        let rt = rt.clone();
+        Callback::from(move |url: String| rt.borrow().send(&Request::DeleteCache { url }, None))
+    };
+
+    let p = &pane.0;
+    let busy = matches!(p.status, PaneStatus::Downloading | PaneStatus::Loading | PaneStatus::Running);
+    let selected_source = source_for(&settings.model, &cat);
+    let in_catalog = cat.iter().any(|m| m.id == settings.model);
+
+    let model_options = cat
+        .iter()
+        .map(|m| {
+            let cached = is_cached(&source_for(&m.id, &cat), &cache);
+            let label = format!(
+                "{} · {} · {} · {}{}",
+                m.name,
+                m.quant,
+                format::bytes(m.size_bytes),
+                m.license,
+                if cached { " · ✓ cached" } else { "" }
+            );
+            html! { <option value={m.id.clone()} selected={m.id == settings.model}>{label}</option> }
+        })
+        .collect::<Html>();
+    let selected = cat.iter().find(|m| m.id == settings.model);
+    let model_detail = match (&*local_name, selected) {
+        (Some(name), _) => {
+            html! { <p class="muted">{"Local file: "}<strong>{name.clone()}</strong>{" — read in this tab, never uploaded."}</p> }
+        }
+        (None, Some(m)) => html! {
+            <p class="muted">
+                {format!("{} family · {} · context {} · {} · ", m.family, m.quant, m.context_length, m.license)}
+                <a href={format!("https://huggingface.co/{}", m.repo)} target="_blank" rel="noopener noreferrer">{m.repo.clone()}</a>
+                if is_cached(&selected_source, &cache) { <span class="badge ok">{"cached"}</span> }
+                if m.sha256.is_some() { <span class="badge">{"sha256 pinned"}</span> }
+            </p>
+        },
+        (None, None) => html! { <p class="muted">{"Custom URL: "}<code>{settings.model.clone()}</code></p> },
+    };
+
+    let progress = if matches!(p.status, PaneStatus::Downloading | PaneStatus::Loading) {
+        let pr = &p.progress;
+        let phase = match pr.phase {
+            Some(arbitre_protocol::LoadPhase::Downloading) => "Downloading",
+            Some(arbitre_protocol::LoadPhase::ReadingCache) => "Reading from browser cache",
+            Some(arbitre_protocol::LoadPhase::ReadingFile) => "Reading local file",
+            Some(arbitre_protocol::LoadPhase::Verifying) => "Verifying sha256",
+            Some(arbitre_protocol::LoadPhase::Loading) => "Preparing weights",
+            None => "Starting",
+        };
+        let pct = pr.fraction().map(|f| f * 100.0);
+        let mut detail = format::bytes(pr.loaded);
+        if let Some(t) = pr.total {
+            detail = format!("{detail} of {}", format::bytes(t));
+        }
+        if let Some(pc) = pct {
+            detail = format!("{detail} · {pc:.0}%");
+        }
+        if let Some(s) = pr.meter.speed() {
+            detail = format!("{detail} · {}/s", format::bytes(s as u64));
+        }
+        if let (Some(t), Some(eta)) = (pr.total, pr.total.and_then(|t| pr.meter.eta_ms(pr.loaded, t))) {
+            let _ = t;
+            detail = format!("{detail} · {} left", format::duration_ms(eta));
+        }
+        html! {
+            <div class="progress" data-testid="load-progress">
+                <div class="progress-label"><span>{phase}</span><span class="num">{detail}</span></div>
+                <div class={classes!("bar", pct.is_none().then_some("indeterminate"))}>
+                    <div class="fill" style={format!("width:{}%", pct.unwrap_or(100.0))}></div>
+                </div>
+            </div>
+        }
+    } else {
+        html! {}
+    };
+
+    let live_tps = if p.status == PaneStatus::Running { p.tokens_seen } else { 0 };
+    let stats_json = p
+        .stats
+        .as_ref()
+        .and_then(|s| {
+            serde_json::to_string(&serde_json::json!({
+                "backend": s.backend,
+                "prompt_tokens": s.prompt_tokens,
+                "generated_tokens": s.generated_tokens,
+                "ttft_ms": s.ttft_ms,
+                "prefill_tps": s.prefill_tps,
+                "decode_tps": s.decode_tps,
+                "total_ms": s.total_ms,
+            }))
+            .ok()
+        })
+        .unwrap_or_default();
+    let stat = |label: &str, value: String| {
+        html! { <div class="stat"><span class="stat-label">{label.to_string()}</span><span class="stat-value num">{value}</span></div> }
+    };
+    let backend_line = match &p.backend {
+        Some(b) => html! {
+            <p class="backend" data-testid="local-backend">
+                <span class="badge">{b.name.clone()}</span>
+                if let Some(r) = &b.reason { <span class="muted small">{r.clone()}</span> }
+            </p>
+        },
+        None => html! {},
+    };
+    let model_line = match &p.model {
+        Some(m) => format!(
+            "{} · {} · {} · {} · ctx {} · template {}{}",
+            m.label,
+            m.architecture,
+            m.quant,
+            format::bytes(m.size_bytes),
+            m.n_ctx,
+            m.chat_template,
+            if m.from_cache { " · from browser cache" } else { "" }
+        ),
+        None => "No model loaded yet".to_string(),
+    };
+
+    let cache_rows = cache
+        .entries
+        .iter()
+        .map(|e| {
+            let url = e.url.clone();
+            let del = delete_cached.clone();
+            let name = url.rsplit('/').next().unwrap_or(&url).to_string();
+            html! {
+                <li>
+                    <span class="cache-name" title={url.clone()}>{name}</span>
+                    <span class="num muted">{format::bytes(e.size_bytes)}</span>
+                    <button class="link" onclick={Callback::from(move |_| del.emit(url.clone()))}>{"Delete"}</button>
+                </li>
+            }
+        })
+        .collect::<Html>();
+    let quota_line = match (cache.usage, cache.quota) {
+        (Some(u), Some(q)) if q > 0 => {
+            html! {
+                <div class="quota">
+                    <div class="bar"><div class="fill" style={format!("width:{:.1}%", (u as f64 / q as f64 * 100.0).min(100.0))}></div></div>
+                    <span class="muted small">{format!("{} used of {} this site may store", format::bytes(u), format::bytes(q))}</span>
+                </div>
+            }
+        }
+        _ => html! {},
+    };
+
+    let s = &*settings;
+    html! {
+        <div class="app">
+            <header class="top">
+                <div class="brand">
+                    <span class="logo">{"arbitre"}</span>
+                    <span class="tagline">{"An open model running in this tab, beside the hosted APIs — and what each costs."}</span>
+                </div>
+                <button class="ghost" onclick={on_theme} aria-label="Toggle dark mode">{ if *dark { "☀ Light" } else { "☾ Dark" } }</button>
+            </header>
+            <main class="grid">
+                <section class="card model-card" ondrop={on_drop} ondragover={on_dragover}>
+                    <h2>{"Model"}</h2>
+                    <label class="field">
+                        <span>{"From the catalog"}</span>
+                        <select data-testid="model-select" onchange={on_model}>
+                            {model_options}
+                            if !in_catalog { <option value="__url" selected=true>{"Custom URL"}</option> }
+                        </select>
+                    </label>
+                    {model_detail}
+                    <label class="field">
+                        <span>{"Or any GGUF by URL"}</span>
+                        <input type="url" placeholder="https://huggingface.co/…/resolve/main/model.gguf"
+                            value={if in_catalog { String::new() } else { s.model.clone() }} onchange={on_url} />
+                    </label>
+                    <label class="field drop">
+                        <span>{"Or a file on this device (pick or drop it here; it never leaves the browser)"}</span>
+                        <input type="file" accept=".gguf" onchange={on_file} data-testid="model-file" />
+                    </label>
+                    <div class="row">
+                        <label class="field inline">
+                            <span>{"Backend"}</span>
+                            <select onchange={on_backend} data-testid="backend-select">
+                                { for [BackendChoice::Auto, BackendChoice::Webgpu, BackendChoice::Cpu].iter().map(|b| html!{
+                                    <option value={b.as_str()} selected={*b == s.backend}>{match b { BackendChoice::Auto => "Auto (WebGPU, else CPU)", BackendChoice::Webgpu => "WebGPU", BackendChoice::Cpu => "CPU (WASM SIMD)" }}</option>
+                                }) }
+                            </select>
+                        </label>
+                        <button onclick={on_load} disabled={busy}>{"Load"}</button>
+                    </div>
+                    {progress}
+                    <details class="cache">
+                        <summary>{format!("Stored in this browser ({})", cache.entries.len())}</summary>
+                        <ul class="cache-list">{cache_rows}</ul>
+                        {quota_line}
+                    </details>
+                </section>
+
+                <section class="card prompt-card">
+                    <h2>{"Prompt"}</h2>
+                    <textarea data-testid="prompt" rows="5" placeholder="Once upon a time… (empty: the model starts from its first token)"
+                        value={s.prompt.clone()} oninput={on_prompt} />
+                    <div class="row wrap">
+                        <label class="check"><input type="checkbox" checked={s.chat} onchange={on_chat} />{" Chat (use the model's template)"}</label>
+                        if s.chat {
+                            <input class="grow" type="text" placeholder="System message (optional)" value={s.system.clone()}
+                                onchange={update(|s, v| s.system = v)} />
+                        }
+                    </div>
+                    <details class="settings">
+                        <summary>{"Sampling"}</summary>
+                        <div class="settings-grid">
+                            <label class="field"><span>{"Temperature"}</span><input type="number" min="0" max="2" step="0.05" value={s.sampling.temperature.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse() { s.sampling.temperature = x })} /></label>
+                            <label class="field"><span>{"Top-k"}</span><input type="number" min="0" step="1" value={s.sampling.top_k.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse() { s.sampling.top_k = x })} /></label>
+                            <label class="field"><span>{"Top-p"}</span><input type="number" min="0" max="1" step="0.01" value={s.sampling.top_p.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse() { s.sampling.top_p = x })} /></label>
+                            <label class="field"><span>{"Min-p"}</span><input type="number" min="0" max="1" step="0.01" value={s.sampling.min_p.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse() { s.sampling.min_p = x })} /></label>
+                            <label class="field"><span>{"Repeat penalty"}</span><input type="number" min="0.5" max="2" step="0.05" value={s.sampling.repeat_penalty.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse() { s.sampling.repeat_penalty = x })} /></label>
+                            <label class="field"><span>{"Seed"}</span><input type="number" min="0" step="1" value={s.sampling.seed.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse() { s.sampling.seed = x })} /></label>
+                            <label class="field"><span>{"Max tokens"}</span><input type="number" min="1" step="1" value={s.max_tokens.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse::<usize>() { s.max_tokens = x.clamp(1, crate::settings::MAX_TOKENS_LIMIT) })} /></label>
+                            <label class="field"><span>{"Stop strings (comma-separated)"}</span><input type="text" value={s.stop.join(",")} onchange={update(|s, v| s.stop = v.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect())} /></label>
+                        </div>
+                    </details>
+                    <div class="row">
+                        <button class="primary" data-testid="run" onclick={on_run} disabled={busy}>{"Run locally"}</button>
+                        <button data-testid="stop" onclick={on_stop} disabled={!busy}>{"Stop"}</button>
+                        <span class="muted small">{"The link in the address bar reproduces this run."}</span>
+                    </div>
+                </section>
+
+                <section class="card pane" data-testid="local-pane" data-state={p.status.as_str()}>
+                    <div class="pane-head">
+                        <h2>{"In this browser"}</h2>
+                        <span class={classes!("state", p.status.as_str())}>{p.status.as_str()}</span>
+                    </div>
+                    <p class="muted small" data-testid="local-model">{model_line}</p>
+                    {backend_line}
+                    <pre class="output" data-testid="local-output" aria-live="polite">{p.output.clone()}</pre>
+                    if let Some(err) = &p.error {
+                        <p class="error" role="alert" data-testid="local-error">{err.clone()}</p>
+                    }
+                    <div class="stats" data-testid="local-stats" data-json={stats_json}>
+                        {stat("TTFT", p.stats.as_ref().map(|s| format::duration_ms(s.ttft_ms)).unwrap_or_else(|| "—".into()))}
+                        {stat("Prefill tok/s", p.stats.as_ref().map(|s| format::rate(s.prefill_tps)).unwrap_or_else(|| "—".into()))}
+                        {stat("Decode tok/s", p.stats.as_ref().map(|s| format::rate(s.decode_tps)).unwrap_or_else(|| "—".into()))}
+                        {stat("Prompt tokens", if p.prompt_tokens > 0 { p.prompt_tokens.to_string() } else { p.stats.as_ref().map(|s| s.prompt_tokens.to_string()).unwrap_or_else(|| "—".into()) })}
+                        {stat("Generated", p.stats.as_ref().map(|s| s.generated_tokens.to_string()).unwrap_or_else(|| if live_tps > 0 { live_tps.to_string() } else { "—".into() }))}
+                        {stat("Stopped by", p.stop_reason.clone().unwrap_or_else(|| "—".into()))}
+                    </div>
+                </section>
+            </main>
+            <footer class="muted small">
+                {"Everything above ran in this tab: the model's weights came from the URL shown and nothing you type is sent anywhere."}
+            </footer>
+        </div>
+    }
+}

@@ -1,0 +1,736 @@
+//! The inference worker: owns the engine, downloads and caches weights, streams tokens back.
+//!
+//! Runs in a dedicated Web Worker, so a long prefill or a 2 GB download never freezes the page.
+//! Requests arrive as JSON text (optionally with a `File` beside them, for a visitor's local
+//! model); events leave as JSON text. Between generation steps the loop yields to the worker's
+//! event loop through a `MessageChannel` (no 4 ms timer clamping), which is when a Stop request
+//! can arrive.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use arbitre_engine::{CpuBackend, Engine, GenerateOptions, Message, SamplingParams, Step, StopReason};
+use arbitre_protocol::{
+    BackendChoice, BackendInfo, CacheEntry, ErrorKind, Event, LoadPhase, ModelInfo, ModelSource, Prompt, Request,
+    RequestId, RunStats, Sampling, WireError, decode_request, encode_event,
+};
+use js_sys::{Array, Promise, Reflect, Uint8Array};
+use sha2::{Digest, Sha256};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{
+    Cache, DedicatedWorkerGlobalScope, File, Headers, MessageChannel, MessageEvent, ReadableStreamDefaultReader,
+    RequestInit, Response,
+};
+
+/// Name of the Cache Storage bucket holding model files.
+pub const CACHE_NAME: &str = "arbitre-models-v1";
+
+/// Most bytes a wasm32 heap can hold.
+const WASM_HEAP_LIMIT: u64 = 4 << 30;
+/// What the page, tokenizer, KV cache and activations need besides the weights.
+const HEAP_RESERVE: u64 = 384 << 20;
+/// Attempts to resume a download cut mid-way.
+const RESUME_ATTEMPTS: u32 = 6;
+/// How long the generation loop may run before it yields to the worker's event loop.
+const YIELD_EVERY_MS: f64 = 30.0;
+
+struct Loaded {
+    engine: Engine<CpuBackend>,
+    backend: BackendInfo,
+}
+
+#[derive(Default)]
+struct State {
+    model: Option<Rc<Loaded>>,
+    /// The request currently running (load or generation) and whether it was asked to stop.
+    active: Option<(RequestId, Rc<RefCell<bool>>)>,
+}
+
+type Shared = Rc<RefCell<State>>;
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(event: &Event) {
+    // A failed postMessage means the page is gone; nothing is left to tell.
+    let _ = scope().post_message(&JsValue::from_str(&encode_event(event)));
+}
+
+fn fail(id: RequestId, kind: ErrorKind, message: impl Into<String>) {
+    post(&Event::Failed { id, error: WireError { kind, message: message.into() } });
+}
+
+fn now_ms() -> f64 {
+    Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+        .map(|p| p.now())
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+fn js_message(v: &JsValue) -> String {
+    if let Some(e) = v.dyn_ref::<js_sys::Error>() {
+        return String::from(e.message());
+    }
+    v.as_string().unwrap_or_else(|| format!("{v:?}"))
+}
+
+/// Lets the worker's event loop run (and deliver a Stop) without timer clamping.
+async fn yield_now() {
+    let promise = Promise::new(&mut |resolve, _reject| {
+        let Ok(channel) = MessageChannel::new() else {
+            let _ = resolve.call0(&JsValue::NULL);
+            return;
+        };
+        let cb = Closure::once_into_js(move || {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
+        channel.port1().set_onmessage(Some(cb.unchecked_ref()));
+        let _ = channel.port2().post_message(&JsValue::NULL);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Entry point of the worker binary.
+pub fn start() {
+    console_error_panic_hook_lite();
+    let state: Shared = Rc::new(RefCell::new(State::default()));
+    let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let data = ev.data();
+        let (text, file) = if let Some(s) = data.as_string() {
+            (s, None)
+        } else if Array::is_array(&data) {
+            let arr: Array = data.unchecked_into();
+            (arr.get(0).as_string().unwrap_or_default(), arr.get(1).dyn_into::<File>().ok())
+        } else {
+            (String::new(), None)
+        };
+        match decode_request(&text) {
+            Ok(req) => handle(state.clone(), req, file),
+            Err(e) => fail(RequestId(0), ErrorKind::State, e),
+        }
+    });
+    scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    handler.forget();
+    post(&Event::Ready);
+}
+
+/// Panics should never happen; if one does, say so on the console instead of dying silently.
+fn console_error_panic_hook_lite() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("arbitre worker panicked: {info}").into());
+        post(&Event::Failed {
+            id: RequestId(0),
+            error: WireError { kind: ErrorKind::State, message: format!("internal error in the worker: {info}") },
+        });
+    }));
+}
+
+fn handle(state: Shared, req: Request, file: Option<File>) {
+    match req {
+        Request::Stop { id } => {
+            if let Some((active, flag)) = &state.borrow().active {
+                if *active == id {
+                    *flag.borrow_mut() = true;
+                }
+            }
+        }
+        Request::Load { id, source, backend } => {
+            stop_active(&state);
+            let flag = Rc::new(RefCell::new(false));
+            state.borrow_mut().active = Some((id, flag.clone()));
+            state.borrow_mut().model = None;
+            spawn_local(async move {
+                match load(id, source, backend, file, &flag).await {
+                    Ok(loaded) => {
+                        let info = loaded.1;
+                        let backend = loaded.0.backend.clone();
+                        state.borrow_mut().model = Some(Rc::new(loaded.0));
+                        post(&Event::Loaded { id, info, backend });
+                    }
+                    Err(e) => post(&Event::Failed { id, error: e }),
+                }
+                clear_active(&state, id);
+            });
+        }
+        Request::Generate { id, prompt, sampling, max_tokens, stop, ignore_eos } => {
+            let Some(model) = state.borrow().model.clone() else {
+                fail(id, ErrorKind::State, "no model is loaded yet: load one first");
+                return;
+            };
+            stop_active(&state);
+            let flag = Rc::new(RefCell::new(false));
+            state.borrow_mut().active = Some((id, flag.clone()));
+            spawn_local(async move {
+                let opts = GenerateOptions {
+                    sampling: to_engine_sampling(&sampling),
+                    max_tokens,
+                    stop,
+                    ignore_eos,
+                    n_ctx: None,
+                };
+                if let Err(e) = generate(id, &model, prompt, opts, &flag).await {
+                    post(&Event::Failed { id, error: e });
+                }
+                clear_active(&state, id);
+            });
+        }
+        Request::ListCache => spawn_local(async move {
+            match list_cache().await {
+                Ok(ev) => post(&ev),
+                Err(e) => post(&Event::Failed { id: RequestId(0), error: e }),
+            }
+        }),
+        Request::DeleteCache { url } => spawn_local(async move {
+            let res = async {
+                let cache = open_cache().await?;
+                JsFuture::from(cache.delete_with_str(&url)).await.map_err(storage_err)?;
+                list_cache().await
+            }
+            .await;
+            match res {
+                Ok(ev) => post(&ev),
+                Err(e) => post(&Event::Failed { id: RequestId(0), error: e }),
+            }
+        }),
+    }
+}
+
+fn stop_active(state: &Shared) {
+    if let Some((_, flag)) = &state.borrow().active {
+        *flag.borrow_mut() = true;
+    }
+}
+
+fn clear_active(state: &Shared, id: RequestId) {
+    let mut s = state.borrow_mut();
+    if s.active.as_ref().is_some_and(|(a, _)| *a == id) {
+        s.active = None;
+    }
+}
+
+fn to_engine_sampling(s: &Sampling) -> SamplingParams {
+    SamplingParams {
+        temperature: s.temperature,
+        top_k: s.top_k,
+        top_p: s.top_p,
+        min_p: s.min_p,
+        repeat_penalty: s.repeat_penalty,
+        seed: s.seed,
+        ..SamplingParams::default()
+    }
+}
+
+fn wire(kind: ErrorKind, message: impl Into<String>) -> WireError {
+    WireError { kind, message: message.into() }
+}
+
+fn storage_err(e: JsValue) -> WireError {
+    wire(ErrorKind::Storage, format!("browser storage failed: {}", js_message(&e)))
+}
+
+fn reason_str(r: StopReason) -> &'static str {
+    match r {
+        StopReason::Eos => "eos",
+        StopReason::MaxTokens => "max_tokens",
+        StopReason::StopString => "stop_string",
+        StopReason::ContextFull => "context_full",
+        StopReason::Cancelled => "cancelled",
+    }
+}
+
+/// Text used to build a synthetic prompt of an exact length for benchmarks.
+const BENCH_TEXT: &str = "The quick brown fox jumps over the lazy dog while the committee reviews the quarterly \
+    report on invoices, support tickets and contract data, and everyone agrees to meet again next week. ";
+
+async fn generate(
+    id: RequestId,
+    model: &Loaded,
+    prompt: Prompt,
+    opts: GenerateOptions,
+    stop: &Rc<RefCell<bool>>,
+) -> Result<(), WireError> {
+    let gen_err = |e: arbitre_engine::EngineError| wire(ErrorKind::Generation, e.to_string());
+    let engine = &model.engine;
+    let mut generator = match prompt {
+        Prompt::Text { text } => engine.generate(&text, opts).map_err(gen_err)?,
+        Prompt::Chat { system, user } => {
+            let mut messages = Vec::new();
+            if let Some(s) = system.filter(|s| !s.trim().is_empty()) {
+                messages.push(Message::system(s));
+            }
+            messages.push(Message::user(user));
+            engine.generate_chat(&messages, opts).map_err(gen_err)?
+        }
+        Prompt::Synthetic { tokens } => {
+            let mut ids: Vec<u32> = engine.tokenizer.bos().into_iter().collect();
+            let body = engine.tokenizer.encode(BENCH_TEXT, false, false).map_err(|e| gen_err(e.into()))?;
+            if body.is_empty() {
+                return Err(wire(ErrorKind::Generation, "the tokenizer produced no tokens for the benchmark text"));
+            }
+            while ids.len() < tokens {
+                let need = tokens - ids.len();
+                ids.extend(body.iter().take(need));
+            }
+            ids.truncate(tokens.max(1));
+            engine.generate_ids(ids, opts).map_err(gen_err)?
+        }
+    };
+    post(&Event::Started { id, prompt_tokens: generator.stats().prompt_tokens });
+    let cancel = generator.cancel_handle();
+    let mut last_yield = now_ms();
+    let reason = loop {
+        if *stop.borrow() {
+            cancel.cancel();
+        }
+        match generator.step().map_err(gen_err)? {
+            Step::Token { text, .. } => post(&Event::Token { id, text }),
+            Step::Done { reason, text } => {
+                if !text.is_empty() {
+                    post(&Event::Token { id, text });
+                }
+                break reason;
+            }
+        }
+        if now_ms() - last_yield > YIELD_EVERY_MS {
+            yield_now().await;
+            last_yield = now_ms();
+        }
+    };
+    let s = generator.stats();
+    let stats = RunStats {
+        backend: model.backend.kind.clone(),
+        prompt_tokens: s.prompt_tokens,
+        generated_tokens: s.generated_tokens,
+        ttft_ms: s.ttft_ms,
+        prefill_tps: s.prefill_tps,
+        decode_tps: s.decode_tps,
+        total_ms: s.total_ms,
+    };
+    post(&Event::Done { id, stats, reason: reason_str(reason).into() });
+    Ok(())
+}
+
+/// Picks the backend. The engine's WebGPU backend is not wired in yet, so every choice runs on
+/// the CPU; the reason says why, naming the adapter when one exists.
+async fn choose_backend(choice: BackendChoice) -> BackendInfo {
+    let cpu_name = "CPU SIMD (wasm simd128, 1 thread)".to_string();
+    if choice == BackendChoice::Cpu {
+        return BackendInfo { kind: "cpu".into(), name: cpu_name, reason: None };
+    }
+    let adapter = webgpu_adapter_name().await;
+    let reason = match adapter {
+        Err(why) => format!("WebGPU unavailable: {why}; running on the CPU"),
+        Ok(name) => format!(
+            "WebGPU adapter found ({name}), but this build's engine has no WebGPU backend yet; running on the CPU"
+        ),
+    };
+    BackendInfo { kind: "cpu".into(), name: cpu_name, reason: Some(reason) }
+}
+
+async fn webgpu_adapter_name() -> Result<String, String> {
+    let nav = Reflect::get(&js_sys::global(), &"navigator".into()).map_err(|e| js_message(&e))?;
+    let gpu = Reflect::get(&nav, &"gpu".into()).map_err(|e| js_message(&e))?;
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser exposes no navigator.gpu".into());
+    }
+    let request: js_sys::Function = Reflect::get(&gpu, &"requestAdapter".into())
+        .map_err(|e| js_message(&e))?
+        .dyn_into()
+        .map_err(|e| js_message(&e))?;
+    let promise: Promise = request.call0(&gpu).map_err(|e| js_message(&e))?.dyn_into().map_err(|e| js_message(&e))?;
+    let adapter = JsFuture::from(promise).await.map_err(|e| js_message(&e))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err("navigator.gpu.requestAdapter() returned no adapter".into());
+    }
+    let info = Reflect::get(&adapter, &"info".into()).unwrap_or(JsValue::UNDEFINED);
+    let field = |k: &str| Reflect::get(&info, &k.into()).ok().and_then(|v| v.as_string()).filter(|s| !s.is_empty());
+    let name = [field("vendor"), field("architecture"), field("description")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(if name.is_empty() { "unnamed adapter".into() } else { name })
+}
+
+/// The most bytes a model file may have to load on the CPU backend: the file and the weights
+/// built from it are both in the wasm heap while loading.
+pub fn cpu_size_limit() -> u64 {
+    (WASM_HEAP_LIMIT - HEAP_RESERVE) / 2
+}
+
+fn check_fits(size: u64, label: &str) -> Result<(), WireError> {
+    let limit = cpu_size_limit();
+    if size > limit {
+        return Err(wire(
+            ErrorKind::TooBig,
+            format!(
+                "{label} is {} but this browser can load at most {} on the CPU backend (the file and its \
+                 weights must both fit the 4 GiB WebAssembly heap while loading); pick a smaller quantization",
+                crate::format::bytes(size),
+                crate::format::bytes(limit)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+async fn load(
+    id: RequestId,
+    source: ModelSource,
+    backend: BackendChoice,
+    file: Option<File>,
+    stop: &Rc<RefCell<bool>>,
+) -> Result<(Loaded, ModelInfo), WireError> {
+    let (bytes, label, from_cache) = match source {
+        ModelSource::Url { urls, sha256, size_bytes, label } => {
+            if let Some(size) = size_bytes {
+                check_fits(size, &label)?;
+            }
+            let (bytes, from_cache) = fetch_model(id, &urls, sha256.as_deref(), &label, stop).await?;
+            (bytes, label, from_cache)
+        }
+        ModelSource::LocalFile { name, size_bytes } => {
+            check_fits(size_bytes, &name)?;
+            let file = file.ok_or_else(|| wire(ErrorKind::State, "the local file did not reach the worker"))?;
+            let bytes = read_stream_fully(
+                id,
+                file.stream().get_reader().unchecked_into(),
+                &name,
+                LoadPhase::ReadingFile,
+                Some(size_bytes),
+                stop,
+            )
+            .await?;
+            (bytes, name, false)
+        }
+    };
+    post(&Event::Progress { id, phase: LoadPhase::Loading, loaded: 0, total: None, url: label.clone() });
+    yield_now().await;
+    let backend_info = choose_backend(backend).await;
+    let size = bytes.len() as u64;
+    let file =
+        arbitre_gguf::GgufFile::from_bytes(bytes).map_err(|e| wire(ErrorKind::Model, format!("{label}: {e}")))?;
+    let quant = main_quant(&file);
+    let engine = Engine::from_gguf(CpuBackend, &file).map_err(|e| wire(ErrorKind::Model, format!("{label}: {e}")))?;
+    drop(file);
+    let cfg = &engine.model.config;
+    let info = ModelInfo {
+        label,
+        architecture: cfg.arch.clone(),
+        size_bytes: size,
+        quant,
+        n_ctx: cfg.n_ctx_train.min(arbitre_engine::generate::DEFAULT_N_CTX),
+        vocab_size: engine.tokenizer.vocab_size(),
+        chat_template: match &engine.chat_template {
+            Ok(t) => t.name().to_string(),
+            Err(e) => format!("none ({e})"),
+        },
+        from_cache,
+    };
+    Ok((Loaded { engine, backend: backend_info }, info))
+}
+
+/// The tensor type holding most of the file's bytes.
+fn main_quant(file: &arbitre_gguf::GgufFile) -> String {
+    let mut by_type: Vec<(String, u64)> = Vec::new();
+    for t in file.tensors() {
+        let name = t.dtype.to_string();
+        match by_type.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, b)) => *b += t.n_bytes,
+            None => by_type.push((name, t.n_bytes)),
+        }
+    }
+    by_type.into_iter().max_by_key(|(_, b)| *b).map(|(n, _)| n).unwrap_or_else(|| "?".into())
+}
+
+async fn open_cache() -> Result<Cache, WireError> {
+    let caches = scope().caches().map_err(storage_err)?;
+    let cache = JsFuture::from(caches.open(CACHE_NAME)).await.map_err(storage_err)?;
+    Ok(cache.unchecked_into())
+}
+
+async fn list_cache() -> Result<Event, WireError> {
+    let cache = open_cache().await?;
+    let keys: Array = JsFuture::from(cache.keys()).await.map_err(storage_err)?.unchecked_into();
+    let mut entries = Vec::new();
+    for k in keys.iter() {
+        let req: web_sys::Request = k.unchecked_into();
+        let url = req.url();
+        let resp = JsFuture::from(cache.match_with_str(&url)).await.map_err(storage_err)?;
+        let size = resp
+            .dyn_ref::<Response>()
+            .and_then(|r| r.headers().get("x-arbitre-size").ok().flatten())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        entries.push(CacheEntry { url, size_bytes: size });
+    }
+    let (usage, quota) = storage_estimate().await;
+    Ok(Event::Cache { entries, usage, quota })
+}
+
+async fn storage_estimate() -> (Option<u64>, Option<u64>) {
+    let res = async {
+        let est = JsFuture::from(scope().navigator().storage().estimate().ok()?).await.ok()?;
+        let est: web_sys::StorageEstimate = est.unchecked_into();
+        Some((est.get_usage().map(|u| u as u64), est.get_quota().map(|q| q as u64)))
+    }
+    .await;
+    res.unwrap_or((None, None))
+}
+
+fn absolute(url: &str) -> String {
+    let base = scope().location().href();
+    web_sys::Url::new_with_base(url, &base).map(|u| u.href()).unwrap_or_else(|_| url.to_string())
+}
+
+/// Finds the model in the cache or downloads it from the first URL that answers, resuming
+/// after cuts, then checks its sha256 and stores it.
+async fn fetch_model(
+    id: RequestId,
+    urls: &[String],
+    sha256: Option<&str>,
+    label: &str,
+    stop: &Rc<RefCell<bool>>,
+) -> Result<(Vec<u8>, bool), WireError> {
+    let cache = open_cache().await.ok();
+    let urls: Vec<String> = urls.iter().map(|u| absolute(u)).collect();
+    if let Some(cache) = &cache {
+        for url in &urls {
+            let hit = JsFuture::from(cache.match_with_str(url)).await.unwrap_or(JsValue::UNDEFINED);
+            if let Ok(resp) = hit.dyn_into::<Response>() {
+                if let Some(body) = resp.body() {
+                    let total = resp.headers().get("x-arbitre-size").ok().flatten().and_then(|s| s.parse().ok());
+                    let bytes = read_stream_fully(
+                        id,
+                        body.get_reader().unchecked_into(),
+                        url,
+                        LoadPhase::ReadingCache,
+                        total,
+                        stop,
+                    )
+                    .await?;
+                    return Ok((bytes, true));
+                }
+            }
+        }
+    }
+    let mut errors = Vec::new();
+    for url in &urls {
+        match download(id, url, stop).await {
+            Ok(bytes) => {
+                if let Some(expected) = sha256 {
+                    post(&Event::Progress {
+                        id,
+                        phase: LoadPhase::Verifying,
+                        loaded: 0,
+                        total: None,
+                        url: url.clone(),
+                    });
+                    yield_now().await;
+                    let got = hex(&Sha256::digest(&bytes));
+                    if !got.eq_ignore_ascii_case(expected) {
+                        return Err(wire(
+                            ErrorKind::Checksum,
+                            format!(
+                                "{label}: sha256 mismatch: the catalog pins {expected} but the download is {got}; the file was not stored"
+                            ),
+                        ));
+                    }
+                }
+                if let Some(cache) = &cache {
+                    store(cache, url, &bytes).await;
+                }
+                return Ok((bytes, false));
+            }
+            Err(Attempt::TryNext(why)) => errors.push(format!("{url}: {why}")),
+            Err(Attempt::Fatal(e)) => return Err(e),
+        }
+    }
+    Err(wire(ErrorKind::Network, format!("could not download {label}: {}", errors.join("; "))))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Stores a downloaded file; a full quota only means the next visit downloads again.
+async fn store(cache: &Cache, url: &str, bytes: &[u8]) {
+    let body = Uint8Array::from(bytes);
+    let headers = Headers::new().ok();
+    let init = web_sys::ResponseInit::new();
+    if let Some(h) = &headers {
+        let _ = h.set("content-type", "application/octet-stream");
+        let _ = h.set("x-arbitre-size", &bytes.len().to_string());
+        init.set_headers(h);
+    }
+    if let Ok(resp) = Response::new_with_opt_buffer_source_and_init(Some(&body), &init) {
+        if let Err(e) = JsFuture::from(cache.put_with_str(url, &resp)).await {
+            web_sys::console::warn_1(&format!("model not stored in the browser cache: {}", js_message(&e)).into());
+        }
+    }
+}
+
+enum Attempt {
+    /// This URL does not serve the file (404, refused): try the next candidate.
+    TryNext(String),
+    /// Stop trying.
+    Fatal(WireError),
+}
+
+async fn fetch_range(url: &str, from: u64) -> Result<Response, String> {
+    let init = RequestInit::new();
+    init.set_method("GET");
+    if from > 0 {
+        let headers = Headers::new().map_err(|e| js_message(&e))?;
+        headers.set("range", &format!("bytes={from}-")).map_err(|e| js_message(&e))?;
+        init.set_headers(&headers);
+    }
+    let resp = JsFuture::from(scope().fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|e| format!("network error ({})", js_message(&e)))?;
+    Ok(resp.unchecked_into())
+}
+
+async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<Vec<u8>, Attempt> {
+    let first = fetch_range(url, 0).await.map_err(Attempt::TryNext)?;
+    if !first.ok() {
+        return Err(Attempt::TryNext(format!("HTTP {} {}", first.status(), first.status_text())));
+    }
+    let total: Option<u64> = first.headers().get("content-length").ok().flatten().and_then(|s| s.parse().ok());
+    if let Some(t) = total {
+        check_fits(t, url).map_err(Attempt::Fatal)?;
+    }
+    let mut buf: Vec<u8> = Vec::new();
+    if let Some(t) = total {
+        buf.try_reserve_exact(t as usize).map_err(|_| {
+            Attempt::Fatal(wire(ErrorKind::TooBig, format!("not enough memory to hold {}", crate::format::bytes(t))))
+        })?;
+    }
+    let mut resp = first;
+    let mut attempts = 0u32;
+    let mut last_post = 0.0;
+    loop {
+        let Some(body) = resp.body() else {
+            return Err(Attempt::Fatal(wire(ErrorKind::Network, format!("{url}: the response has no body"))));
+        };
+        let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+        let cut = loop {
+            if *stop.borrow() {
+                let _ = reader.cancel();
+                return Err(Attempt::Fatal(wire(ErrorKind::Network, "download stopped")));
+            }
+            match JsFuture::from(reader.read()).await {
+                Ok(chunk) => {
+                    let done = Reflect::get(&chunk, &"done".into()).map(|v| v.is_truthy()).unwrap_or(true);
+                    if done {
+                        break None;
+                    }
+                    if let Ok(v) = Reflect::get(&chunk, &"value".into()) {
+                        let arr: Uint8Array = v.unchecked_into();
+                        let start = buf.len();
+                        buf.resize(start + arr.length() as usize, 0);
+                        arr.copy_to(&mut buf[start..]);
+                    }
+                    let now = now_ms();
+                    if now - last_post > 100.0 {
+                        last_post = now;
+                        post(&Event::Progress {
+                            id,
+                            phase: LoadPhase::Downloading,
+                            loaded: buf.len() as u64,
+                            total,
+                            url: url.to_string(),
+                        });
+                    }
+                }
+                Err(e) => break Some(js_message(&e)),
+            }
+        };
+        let complete = total.is_none_or(|t| buf.len() as u64 >= t);
+        match cut {
+            None if complete => break,
+            None => {}
+            Some(_) if complete && total.is_some() => break,
+            Some(_) => {}
+        }
+        // Cut mid-way: ask for the rest.
+        attempts += 1;
+        if attempts > RESUME_ATTEMPTS {
+            return Err(Attempt::Fatal(wire(
+                ErrorKind::Network,
+                format!(
+                    "{url}: the download was cut at {} of {} and {RESUME_ATTEMPTS} attempts to resume failed{}",
+                    crate::format::bytes(buf.len() as u64),
+                    total.map(crate::format::bytes).unwrap_or_else(|| "?".into()),
+                    cut.map(|c| format!(" (last error: {c})")).unwrap_or_default()
+                ),
+            )));
+        }
+        sleep_ms(250 * attempts).await;
+        let have = buf.len() as u64;
+        match fetch_range(url, have).await {
+            Ok(r) if r.status() == 206 => resp = r,
+            Ok(r) if r.ok() => {
+                // The server ignored Range: start over.
+                buf.clear();
+                resp = r;
+            }
+            Ok(r) => {
+                return Err(Attempt::Fatal(wire(
+                    ErrorKind::Network,
+                    format!("{url}: resuming at byte {have} failed with HTTP {}", r.status()),
+                )));
+            }
+            Err(_) => {} // still offline; try again after a longer pause
+        }
+    }
+    post(&Event::Progress { id, phase: LoadPhase::Downloading, loaded: buf.len() as u64, total, url: url.to_string() });
+    Ok(buf)
+}
+
+async fn sleep_ms(ms: u32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+async fn read_stream_fully(
+    id: RequestId,
+    reader: ReadableStreamDefaultReader,
+    url: &str,
+    phase: LoadPhase,
+    total: Option<u64>,
+    stop: &Rc<RefCell<bool>>,
+) -> Result<Vec<u8>, WireError> {
+    let mut buf = Vec::new();
+    let mut last_post = 0.0;
+    loop {
+        if *stop.borrow() {
+            let _ = reader.cancel();
+            return Err(wire(ErrorKind::State, "loading stopped"));
+        }
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| wire(ErrorKind::Storage, format!("reading {url} failed: {}", js_message(&e))))?;
+        if Reflect::get(&chunk, &"done".into()).map(|v| v.is_truthy()).unwrap_or(true) {
+            break;
+        }
+        if let Ok(v) = Reflect::get(&chunk, &"value".into()) {
+            let arr: Uint8Array = v.unchecked_into();
+            let start = buf.len();
+            buf.resize(start + arr.length() as usize, 0);
+            arr.copy_to(&mut buf[start..]);
+        }
+        let now = now_ms();
+        if now - last_post > 100.0 {
+            last_post = now;
+            post(&Event::Progress { id, phase, loaded: buf.len() as u64, total, url: url.to_string() });
+        }
+    }
+    Ok(buf)
+}
