@@ -267,6 +267,27 @@ pub struct CacheEntry {
     pub size_bytes: u64,
 }
 
+/// One network request, for the page's privacy log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetEntry {
+    /// When it started, ms since the page's time origin (`performance.now()` of the sender).
+    pub time_ms: f64,
+    /// Who made it: `page` or `worker`.
+    pub origin: String,
+    /// HTTP method.
+    pub method: String,
+    /// Full URL.
+    pub url: String,
+    /// HTTP status (0 when the request failed before a response).
+    pub status: u16,
+    /// Bytes sent in the body.
+    pub bytes_up: u64,
+    /// Bytes received in the body.
+    pub bytes_down: u64,
+    /// Why the request was made, in a few words.
+    pub purpose: String,
+}
+
 /// A message from the worker to the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -324,6 +345,11 @@ pub enum Event {
         id: RequestId,
         /// What went wrong.
         error: WireError,
+    },
+    /// The worker made a network request (model downloads; it makes no other kind).
+    Net {
+        /// The request.
+        entry: NetEntry,
     },
     /// Contents of the browser's model store.
     Cache {
