@@ -11,7 +11,14 @@
 //! shader-f16; every kernel computes in f32 and decodes f16 with integer ops. Pipelines are
 //! built once and cached by [`KernelKey`] (and, for weight-decoding ops, the weight type,
 //! which the shaders take as a WGSL `override`).
+//!
+//! Each op module's functions take host slices and read their result back (one submit per
+//! op: what the scalar-reference tests need). [`graph`] chains the same shaders over
+//! GPU-resident buffers instead: a [`graph::Recorder`] queues many ops and submits them in one
+//! command buffer, reading back only what is asked for, synchronously natively or through a
+//! future in the browser.
 
+pub mod graph;
 pub mod ops;
 pub mod quant;
 
@@ -93,6 +100,12 @@ impl GpuContext {
             .await
             .map_err(|e| KernelError::Device(e.to_string()))?;
         Ok(Self::from_device(device, queue, name))
+    }
+
+    /// [`Self::new`], blocking until the device is open. Native only: in a browser, await
+    /// [`Self::new`] instead.
+    pub fn new_blocking() -> Result<Self, KernelError> {
+        pollster::block_on(Self::new())
     }
 
     /// The pipeline for `key`, compiling `source` the first time.

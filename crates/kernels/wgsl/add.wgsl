@@ -1,7 +1,9 @@
-// out = a + b, element-wise (residual connections).
+// out = a + b[i % nb], element-wise: residual connections (nb = n) and a bias added to
+// every row (nb = row width).
 
 struct Params {
     n: u32,
+    nb: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -13,6 +15,6 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i < p.n) {
-        out[i] = a[i] + b[i];
+        out[i] = a[i] + b[i % p.nb];
     }
 }

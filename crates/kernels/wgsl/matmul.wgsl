@@ -8,7 +8,9 @@ struct Params {
     m: u32,
     n: u32,
     k: u32,
-    _pad: u32,
+    // Stride between rows of Y (n, or the full width when W is one part of a split matrix
+    // and Y is bound at that part's first column).
+    ldy: u32,
 }
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -71,7 +73,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             let mi = m0 + tm + i;
             let ni = n0 + tn + j;
             if (mi < p.m && ni < p.n) {
-                y[mi * p.n + ni] = acc[i * 4u + j];
+                y[mi * p.ldy + ni] = acc[i * 4u + j];
             }
         }
     }

@@ -29,7 +29,8 @@ pub fn add(ctx: &GpuContext, a: &[f32], b: &[f32]) -> Result<Vec<f32>, KernelErr
         return Err(KernelError::Shape { op: ADD, message: format!("a {} vs b {}", a.len(), b.len()) });
     }
     let (ab, bb) = (storage(ctx, ADD, a)?, storage(ctx, ADD, b)?);
-    let uniform = params(&[fits_u32(ADD, "len", a.len())?]);
+    let len = fits_u32(ADD, "len", a.len())?;
+    let uniform = params(&[len, len.max(1)]);
     run(ctx, ADD, shader(ADD), &[&ab, &bb], a.len(), &uniform, grid(a.len().div_ceil(256)))
 }
 

@@ -24,7 +24,8 @@ pub fn get_rows(
     fits_u32(OP, "ids*cols", out_len)?;
     let tb = storage_bytes(ctx, OP, table)?;
     let ib = storage_bytes(ctx, OP, bytemuck::cast_slice(ids))?;
-    let uniform = params(&[fits_u32(OP, "ids", ids.len())?, fits_u32(OP, "cols", cols)?]);
+    let uniform =
+        params(&[fits_u32(OP, "ids", ids.len())?, fits_u32(OP, "cols", cols)?, 0, fits_u32(OP, "rows", n_rows)?]);
     let pipeline = weight_pipeline(ctx, OP, ty);
     run_with(ctx, OP, &pipeline, &[&tb, &ib], out_len, &uniform, grid(ids.len()))
 }

@@ -33,7 +33,7 @@ pub fn matmul(
     let out_len = m.checked_mul(n).ok_or(KernelError::Shape { op: OP, message: format!("{m}x{n} overflows") })?;
     fits_u32(OP, "m*n", out_len)?;
     let (wb, xb) = (storage_bytes(ctx, OP, w)?, storage(ctx, OP, x)?);
-    let uniform = params(&[fits_u32(OP, "m", m)?, fits_u32(OP, "n", n)?, fits_u32(OP, "k", k)?]);
+    let uniform = params(&[fits_u32(OP, "m", m)?, fits_u32(OP, "n", n)?, fits_u32(OP, "k", k)?, fits_u32(OP, "n", n)?]);
     let pipeline = weight_pipeline(ctx, OP, ty);
     run_with(ctx, OP, &pipeline, &[&wb, &xb], out_len, &uniform, (groups.0 as u32, groups.1 as u32))
 }

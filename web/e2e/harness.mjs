@@ -1,0 +1,76 @@
+// Shared set-up of the end-to-end tests: the static server on a free port and headless
+// Chromium from the system (flags from DEVELOPERS.md), one fresh profile per browser.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '..', '..');
+export const fixtures = path.resolve(process.env.ARBITRE_FIXTURES || path.join(repo, '..', 'shared', 'fixtures'));
+export const shots = path.resolve(process.env.ARBITRE_SCREENSHOTS || path.join(repo, 'target', 'e2e-screenshots'));
+fs.mkdirSync(shots, { recursive: true });
+
+export const CHROMIUM_FLAGS = [
+  '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader',
+];
+
+/** Starts web/serve.mjs on a free port; resolves to { base, stop, requests, reset }. */
+export async function startServer() {
+  const child = spawn(process.execPath, [path.join(repo, 'web', 'serve.mjs'), '--port', '0', '--fixtures', fixtures], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  return {
+    base,
+    stop: () => child.kill(),
+    requests: async () => (await fetch(`${base}/__requests`)).json(),
+    reset: async () => fetch(`${base}/__reset`),
+  };
+}
+
+/** Launches headless Chromium with a fresh profile; resolves to { context, close }. */
+export async function launch() {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbitre-e2e-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until the local pane reaches one of `states`; returns the state. */
+export async function waitForState(page, states, timeout = 120_000) {
+  const handle = await page.waitForFunction(
+    (wanted) => {
+      const el = document.querySelector('[data-testid="local-pane"]');
+      const s = el && el.getAttribute('data-state');
+      return wanted.includes(s) ? s : null;
+    },
+    states,
+    { timeout, polling: 50 },
+  );
+  return handle.jsonValue();
+}
+
+export const text = (page, id) => page.locator(`[data-testid="${id}"]`).textContent();

@@ -1,0 +1,96 @@
+// End-to-end tests of the built page (dist/) in headless Chromium.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, launch, waitForState, text, fixtures, shots } from './harness.mjs';
+
+const expected = fs.readFileSync(path.join(fixtures, 'stories260K', 'expected_t0_n200.txt'), 'utf8');
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+const storiesUrl = () => `${server.base}/fixtures/stories260K/stories260K.gguf`;
+const link = (params) => `${server.base}/?${new URLSearchParams(params)}`;
+
+test('the page opens idle with the default model offered', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${server.base}/`);
+  assert.equal(await waitForState(page, ['idle']), 'idle');
+  const option = await page.locator('[data-testid="model-select"] option:checked').textContent();
+  assert.match(option, /stories260K/);
+  await page.screenshot({ path: path.join(shots, '01-idle.png'), fullPage: true });
+  await page.close();
+});
+
+test('run=1 on CPU prints the reference text byte for byte', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(link({ model: storiesUrl(), max_tokens: 200, temperature: 0, backend: 'cpu', run: 1 }));
+  assert.equal(await waitForState(page, ['done', 'error']), 'done', await page.locator('body').innerText());
+  assert.equal(await text(page, 'local-output'), expected);
+  const stats = JSON.parse(await page.locator('[data-testid="local-stats"]').getAttribute('data-json'));
+  assert.equal(stats.backend, 'cpu');
+  assert.equal(stats.prompt_tokens, 1);
+  assert.ok(stats.generated_tokens > 0 && stats.generated_tokens <= 200, JSON.stringify(stats));
+  assert.ok(stats.decode_tps > 0);
+  await page.screenshot({ path: path.join(shots, '02-done-cpu.png'), fullPage: true });
+  await page.close();
+});
+
+test('backend=webgpu gives the same text and names the backend that ran', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(link({ model: storiesUrl(), max_tokens: 200, temperature: 0, backend: 'webgpu', run: 1 }));
+  assert.equal(await waitForState(page, ['done', 'error']), 'done', await page.locator('body').innerText());
+  assert.equal(await text(page, 'local-output'), expected);
+  const backend = await text(page, 'local-backend');
+  assert.ok(backend.length > 0, 'the backend line is shown');
+  await page.screenshot({ path: path.join(shots, '03-done-webgpu.png'), fullPage: true });
+  await page.close();
+});
+
+test('a truncated GGUF ends in error with a specific message', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(link({ model: `${storiesUrl()}?truncate=600000`, max_tokens: 10, backend: 'cpu', run: 1 }));
+  assert.equal(await waitForState(page, ['done', 'error']), 'error');
+  const message = await text(page, 'local-error');
+  assert.match(message, /truncat|too short|ends before|out of range/i, message);
+  await page.screenshot({ path: path.join(shots, '04-error-truncated.png'), fullPage: true });
+  await page.close();
+});
+
+test('a download cut mid-way resumes with a Range request and still gives the reference text', async () => {
+  await server.reset();
+  const page = await browser.context.newPage();
+  const url = `${storiesUrl()}?cut=400000`;
+  await page.goto(link({ model: url, max_tokens: 200, temperature: 0, backend: 'cpu', run: 1 }));
+  assert.equal(await waitForState(page, ['done', 'error']), 'done', await page.locator('body').innerText());
+  assert.equal(await text(page, 'local-output'), expected);
+  const counts = await server.requests();
+  assert.equal(counts['/fixtures/stories260K/stories260K.gguf'], 2, 'one cut request, one resumed request');
+  await page.close();
+});
+
+test('a second visit reads the model from the browser cache with no network request', async () => {
+  const page = await browser.context.newPage();
+  const params = { model: storiesUrl(), max_tokens: 200, temperature: 0, backend: 'cpu', run: 1 };
+  await page.goto(link(params));
+  assert.equal(await waitForState(page, ['done', 'error']), 'done');
+  await page.close();
+  await server.reset();
+  const again = await browser.context.newPage();
+  await again.goto(link(params));
+  assert.equal(await waitForState(again, ['done', 'error']), 'done');
+  assert.equal(await text(again, 'local-output'), expected);
+  const counts = await server.requests();
+  assert.equal(counts['/fixtures/stories260K/stories260K.gguf'], undefined, JSON.stringify(counts));
+  assert.match(await text(again, 'local-model'), /from browser cache/);
+  await again.close();
+});

@@ -1,0 +1,121 @@
+// Static server for the built page (dist/) and, in development and tests, the shared fixtures.
+//
+//   node web/serve.mjs [--port 8080] [--dist dist] [--fixtures ../shared/fixtures]
+//
+// It speaks HTTP Range (the page resumes cut downloads with it) and, for the end-to-end tests
+// only, can misbehave on request: `?cut=N` sends N bytes of the first full response for that
+// URL and then drops the connection; `?truncate=N` serves the file as if it were N bytes long.
+// GET /__requests returns how many requests each path received (the tests assert a second
+// visit reads the model from the browser cache, with no request).
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
+};
+const port = Number(opt('port', process.env.PORT || 8080));
+const host = opt('host', '127.0.0.1');
+const dist = path.resolve(opt('dist', path.join(repo, 'dist')));
+const fixtures = path.resolve(opt('fixtures', process.env.ARBITRE_FIXTURES || path.join(repo, '..', 'shared', 'fixtures')));
+
+const types = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8', '.wasm': 'application/wasm', '.json': 'application/json',
+  '.svg': 'image/svg+xml', '.png': 'image/png', '.txt': 'text/plain; charset=utf-8',
+};
+const counts = new Map();
+const cutDone = new Set();
+
+function resolve(urlPath) {
+  let root = dist;
+  let rel = urlPath;
+  if (urlPath.startsWith('/fixtures/')) {
+    root = fixtures;
+    rel = urlPath.slice('/fixtures'.length);
+  }
+  const file = path.resolve(root, '.' + decodeURIComponent(rel));
+  if (!file.startsWith(root + path.sep) && file !== root) return null;
+  try {
+    const st = fs.statSync(file);
+    if (st.isDirectory()) {
+      const index = path.join(file, 'index.html');
+      return fs.existsSync(index) ? index : null;
+    }
+    return file;
+  } catch {
+    return null;
+  }
+}
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, `http://${req.headers.host || 'localhost'}`);
+  counts.set(url.pathname, (counts.get(url.pathname) || 0) + 1);
+  res.setHeader('access-control-allow-origin', '*');
+  res.setHeader('access-control-expose-headers', 'content-length, content-range, accept-ranges');
+  res.setHeader('cache-control', 'no-store');
+  if (url.pathname === '/__requests') {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(Object.fromEntries(counts)));
+    return;
+  }
+  if (url.pathname === '/__reset') {
+    counts.clear();
+    cutDone.clear();
+    res.end('ok');
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405).end();
+    return;
+  }
+  const file = resolve(url.pathname);
+  if (!file) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${url.pathname}\n`);
+    return;
+  }
+  let size = fs.statSync(file).size;
+  const truncate = url.searchParams.get('truncate');
+  if (truncate !== null) size = Math.min(size, Number(truncate));
+  const headers = { 'content-type': types[path.extname(file)] || 'application/octet-stream', 'accept-ranges': 'bytes' };
+  let start = 0;
+  let end = size - 1;
+  let status = 200;
+  const range = req.headers.range && /^bytes=(\d*)-(\d*)$/.exec(req.headers.range);
+  if (range) {
+    start = range[1] === '' ? Math.max(0, size - Number(range[2])) : Number(range[1]);
+    end = range[1] !== '' && range[2] !== '' ? Math.min(Number(range[2]), size - 1) : size - 1;
+    if (start >= size || start > end) {
+      res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
+      return;
+    }
+    status = 206;
+    headers['content-range'] = `bytes ${start}-${end}/${size}`;
+  }
+  headers['content-length'] = String(end - start + 1);
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const cut = url.searchParams.get('cut');
+  const key = url.pathname + url.search;
+  if (cut !== null && !range && !cutDone.has(key)) {
+    cutDone.add(key);
+    const stream = fs.createReadStream(file, { start, end: Math.min(end, start + Number(cut) - 1) });
+    stream.on('data', (chunk) => res.write(chunk));
+    stream.on('end', () => setTimeout(() => res.socket && res.socket.destroy(), 50));
+    return;
+  }
+  fs.createReadStream(file, { start, end }).pipe(res);
+});
+
+server.listen(port, host, () => {
+  const shown = fs.existsSync(fixtures) ? `, fixtures from ${fixtures} at /fixtures/` : '';
+  console.log(`arbitre: serving ${dist} at http://${host}:${server.address().port}/${shown}`);
+});
