@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of arbitre: native (unit, golden, robustness, CLI) then the wasm32 build
-# in headless Chromium. Installs what it needs on a fresh Debian machine (idempotent).
+# Runs every test of arbitre: native (unit, golden, robustness, CLI), the wasm32 build in
+# headless Chromium, then the built page end to end (Playwright). Installs what it needs
+# on a fresh Debian machine (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,3 +32,6 @@ cargo test --workspace --locked 2>&1
 
 echo "== wasm32 tests in headless Chromium"
 bash scripts/test-wasm.sh --release --locked
+
+echo "== end-to-end tests of the page (Trunk build, Playwright, headless Chromium)"
+bash scripts/test-e2e.sh

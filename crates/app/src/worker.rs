@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use arbitre_engine::{CpuBackend, Engine, GenerateOptions, Message, SamplingParams, Step, StopReason};
 use arbitre_protocol::{
-    BackendChoice, BackendInfo, CacheEntry, ErrorKind, Event, LoadPhase, ModelInfo, ModelSource, Prompt, Request,
+    BackendChoice, BackendInfo, CacheEntry, ErrorKind, Event, LoadPhase, ModelInfo, ModelSource, NetEntry, Prompt, Request,
     RequestId, RunStats, Sampling, WireError, decode_request, encode_event,
 };
 use js_sys::{Array, Promise, Reflect, Uint8Array};
@@ -581,6 +581,22 @@ enum Attempt {
     Fatal(WireError),
 }
 
+/// Tells the page's privacy log about a request the worker made.
+fn log_request(started_ms: f64, url: &str, status: u16, bytes_down: u64, purpose: &str) {
+    post(&Event::Net {
+        entry: NetEntry {
+            time_ms: started_ms,
+            origin: "worker".into(),
+            method: "GET".into(),
+            url: url.to_string(),
+            status,
+            bytes_up: 0,
+            bytes_down,
+            purpose: purpose.to_string(),
+        },
+    });
+}
+
 async fn fetch_range(url: &str, from: u64) -> Result<Response, String> {
     let init = RequestInit::new();
     init.set_method("GET");
@@ -596,8 +612,16 @@ async fn fetch_range(url: &str, from: u64) -> Result<Response, String> {
 }
 
 async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<Vec<u8>, Attempt> {
-    let first = fetch_range(url, 0).await.map_err(Attempt::TryNext)?;
+    let t0 = now_ms();
+    let first = match fetch_range(url, 0).await {
+        Ok(r) => r,
+        Err(e) => {
+            log_request(t0, url, 0, 0, "model download (failed)");
+            return Err(Attempt::TryNext(e));
+        }
+    };
     if !first.ok() {
+        log_request(t0, url, first.status(), 0, "model download");
         return Err(Attempt::TryNext(format!("HTTP {} {}", first.status(), first.status_text())));
     }
     let total: Option<u64> = first.headers().get("content-length").ok().flatten().and_then(|s| s.parse().ok());
@@ -610,8 +634,11 @@ async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<
             Attempt::Fatal(wire(ErrorKind::TooBig, format!("not enough memory to hold {}", crate::format::bytes(t))))
         })?;
     }
+    let mut status = first.status();
     let mut resp = first;
     let mut attempts = 0u32;
+    let mut segment_start = 0u64;
+    let mut segment_t0 = t0;
     let mut last_post = 0.0;
     loop {
         let Some(body) = resp.body() else {
@@ -650,6 +677,8 @@ async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<
                 Err(e) => break Some(js_message(&e)),
             }
         };
+        let purpose = if segment_start == 0 { "model download" } else { "model download (resumed)" };
+        log_request(segment_t0, url, status, buf.len() as u64 - segment_start, purpose);
         let complete = total.is_none_or(|t| buf.len() as u64 >= t);
         match cut {
             None if complete => break,
@@ -657,36 +686,53 @@ async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<
             Some(_) if complete && total.is_some() => break,
             Some(_) => {}
         }
-        // Cut mid-way: ask for the rest.
-        attempts += 1;
-        if attempts > RESUME_ATTEMPTS {
-            return Err(Attempt::Fatal(wire(
-                ErrorKind::Network,
-                format!(
-                    "{url}: the download was cut at {} of {} and {RESUME_ATTEMPTS} attempts to resume failed{}",
-                    crate::format::bytes(buf.len() as u64),
-                    total.map(crate::format::bytes).unwrap_or_else(|| "?".into()),
-                    cut.map(|c| format!(" (last error: {c})")).unwrap_or_default()
-                ),
-            )));
-        }
-        sleep_ms(250 * attempts).await;
-        let have = buf.len() as u64;
-        match fetch_range(url, have).await {
-            Ok(r) if r.status() == 206 => resp = r,
-            Ok(r) if r.ok() => {
-                // The server ignored Range: start over.
-                buf.clear();
-                resp = r;
-            }
-            Ok(r) => {
+        // Cut mid-way: ask for the rest, waiting longer after each failed attempt.
+        let mut last_error = cut;
+        resp = loop {
+            attempts += 1;
+            if attempts > RESUME_ATTEMPTS {
                 return Err(Attempt::Fatal(wire(
                     ErrorKind::Network,
-                    format!("{url}: resuming at byte {have} failed with HTTP {}", r.status()),
+                    format!(
+                        "{url}: the download was cut at {} of {} and {RESUME_ATTEMPTS} attempts to resume failed{}",
+                        crate::format::bytes(buf.len() as u64),
+                        total.map(crate::format::bytes).unwrap_or_else(|| "?".into()),
+                        last_error.map(|c| format!(" (last error: {c})")).unwrap_or_default()
+                    ),
                 )));
             }
-            Err(_) => {} // still offline; try again after a longer pause
-        }
+            sleep_ms(250 * attempts).await;
+            if *stop.borrow() {
+                return Err(Attempt::Fatal(wire(ErrorKind::Network, "download stopped")));
+            }
+            let have = buf.len() as u64;
+            segment_t0 = now_ms();
+            segment_start = have;
+            match fetch_range(url, have).await {
+                Ok(r) if r.status() == 206 => {
+                    status = 206;
+                    break r;
+                }
+                Ok(r) if r.ok() => {
+                    // The server ignored Range: start over.
+                    buf.clear();
+                    segment_start = 0;
+                    status = r.status();
+                    break r;
+                }
+                Ok(r) => {
+                    log_request(segment_t0, url, r.status(), 0, "model download resume");
+                    return Err(Attempt::Fatal(wire(
+                        ErrorKind::Network,
+                        format!("{url}: resuming at byte {have} failed with HTTP {}", r.status()),
+                    )));
+                }
+                Err(e) => {
+                    log_request(segment_t0, url, 0, 0, "model download resume (failed)");
+                    last_error = Some(e);
+                }
+            }
+        };
     }
     post(&Event::Progress { id, phase: LoadPhase::Downloading, loaded: buf.len() as u64, total, url: url.to_string() });
     Ok(buf)

@@ -182,29 +182,57 @@ impl<B: Backend> Generator<B> {
 
     /// Runs one step: the prompt prefill on the first call, then one token per call.
     pub fn step(&mut self) -> Result<Step> {
+        let n_input = match self.begin_step() {
+            Ok(n) => n,
+            Err(done) => return Ok(done),
+        };
+        let input = &self.tokens[self.tokens.len() - n_input..];
+        let logits = self.model.forward(&mut self.session, input)?;
+        self.end_step(logits)
+    }
+
+    /// [`Self::step`] reading the logits back without blocking: what a browser worker calls
+    /// (the WebGPU backend cannot wait on the GPU there). Same checks, sampling and stops.
+    pub async fn step_async(&mut self) -> Result<Step> {
+        let n_input = match self.begin_step() {
+            Ok(n) => n,
+            Err(done) => return Ok(done),
+        };
+        let input = &self.tokens[self.tokens.len() - n_input..];
+        let logits = self.model.forward_async(&mut self.session, input).await?;
+        self.end_step(logits)
+    }
+
+    /// The checks before a forward pass: `Err` holds the step that ends the run, `Ok` how many
+    /// of the last tokens the pass takes (the whole prompt first, then one).
+    fn begin_step(&mut self) -> std::result::Result<usize, Step> {
         if let Some(reason) = self.done {
-            return Ok(Step::Done { reason, text: String::new() });
+            return Err(Step::Done { reason, text: String::new() });
         }
         let now = Instant::now();
-        let started = *self.started.get_or_insert(now);
+        self.started.get_or_insert(now);
         if self.cancel.is_cancelled() {
-            return Ok(self.finish(StopReason::Cancelled));
+            return Err(self.finish(StopReason::Cancelled));
         }
         let n_generated = self.tokens.len() - self.n_prompt;
         if n_generated >= self.options.max_tokens {
-            return Ok(self.finish(StopReason::MaxTokens));
+            return Err(self.finish(StopReason::MaxTokens));
         }
         // The whole sequence, prompt included, must fit the context window.
         if self.tokens.len() >= self.session.n_ctx() {
-            return Ok(self.finish(StopReason::ContextFull));
+            return Err(self.finish(StopReason::ContextFull));
         }
-        let input = if n_generated == 0 { &self.tokens[..] } else { &self.tokens[self.tokens.len() - 1..] };
-        let mut logits = self.model.forward(&mut self.session, input)?;
+        Ok(if n_generated == 0 { self.tokens.len() } else { 1 })
+    }
+
+    /// Sampling, stop checks and text after a forward pass gave `logits`.
+    fn end_step(&mut self, mut logits: Vec<f32>) -> Result<Step> {
         let id = self.sampler.sample(&mut logits, &self.tokens);
 
         if self.first_token_at.is_none() {
             let t = Instant::now();
             self.first_token_at = Some(t);
+            let started = self.started.unwrap_or(t);
             let ms = (t - started).as_secs_f64() * 1e3;
             self.stats.ttft_ms = ms;
             self.stats.prefill_tps = self.n_prompt as f64 / (ms / 1e3).max(1e-9);

@@ -25,6 +25,8 @@ pub use arbitre_tokenizer::Tokenizer;
 
 pub use backend::Backend;
 pub use backend::cpu::CpuBackend;
+#[cfg(feature = "webgpu")]
+pub use backend::webgpu::WebGpuBackend;
 pub use config::ModelConfig;
 pub use error::{EngineError, Result};
 pub use generate::{CancelHandle, GenStats, GenerateOptions, Generator, Step, StopReason};

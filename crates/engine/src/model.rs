@@ -184,6 +184,18 @@ impl<B: Backend> Model<B> {
     /// Runs `tokens` through the model at the session's next positions and returns the logits
     /// of the last one.
     pub fn forward(&self, session: &mut Session<B>, tokens: &[u32]) -> Result<Vec<f32>> {
+        let logits = self.forward_tensor(session, tokens)?;
+        self.backend.read_row(&logits)
+    }
+
+    /// [`Self::forward`] reading the logits back without blocking (the browser's way).
+    pub async fn forward_async(&self, session: &mut Session<B>, tokens: &[u32]) -> Result<Vec<f32>> {
+        let logits = self.forward_tensor(session, tokens)?;
+        self.backend.read_row_async(&logits).await
+    }
+
+    /// The graph of a forward pass, up to the logits of the last token left on the backend.
+    fn forward_tensor(&self, session: &mut Session<B>, tokens: &[u32]) -> Result<B::Tensor> {
         if tokens.is_empty() {
             return Err(EngineError::BadConfig("forward pass over zero tokens".into()));
         }
@@ -228,7 +240,6 @@ impl<B: Backend> Model<B> {
         session.pos += tokens.len();
         let last = b.last_row(&x)?;
         let h = b.rms_norm(&last, &self.output_norm, c.rms_eps)?;
-        let logits = b.matmul(&h, self.output.as_ref().unwrap_or(&self.tok_embd))?;
-        b.read_row(&logits)
+        b.matmul(&h, self.output.as_ref().unwrap_or(&self.tok_embd))
     }
 }

@@ -23,6 +23,8 @@ pub mod ops;
 pub mod quant;
 
 pub use quant::WeightType;
+/// The wgpu this crate is built on, for callers that hold its buffers.
+pub use wgpu;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

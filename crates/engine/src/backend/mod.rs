@@ -5,6 +5,10 @@
 //! f32 matrices, one row per token.
 
 pub mod cpu;
+#[cfg(feature = "webgpu")]
+pub mod webgpu;
+
+use std::future::Future;
 
 use crate::config::RopeStyle;
 use crate::error::Result;
@@ -96,6 +100,13 @@ pub trait Backend {
     fn add_bias(&self, x: &mut Self::Tensor, b: &Self::Vector) -> Result<()>;
     /// The last row alone.
     fn last_row(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
-    /// Copies a one-row tensor back to the host.
+    /// Copies a one-row tensor back to the host. A backend that defers work runs it here;
+    /// one whose results arrive asynchronously (WebGPU in a browser) may fail here and only
+    /// answer [`Self::read_row_async`].
     fn read_row(&self, x: &Self::Tensor) -> Result<Vec<f32>>;
+    /// [`Self::read_row`] without blocking: what a browser, which cannot wait on the GPU,
+    /// must call. By default, the blocking read.
+    fn read_row_async(&self, x: &Self::Tensor) -> impl Future<Output = Result<Vec<f32>>> {
+        std::future::ready(self.read_row(x))
+    }
 }

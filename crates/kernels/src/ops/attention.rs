@@ -31,6 +31,18 @@ impl KvCache {
         Ok(Self { k: output(ctx, WRITE, bytes)?, v: output(ctx, WRITE, bytes)?, n_ctx, n_head_kv, head_dim })
     }
 
+    /// The same buffers seen as `n_head_kv` heads of `head_dim` (one position's row must keep
+    /// its width).
+    pub fn with_heads(&self, n_head_kv: usize, head_dim: usize) -> Result<Self, KernelError> {
+        if n_head_kv * head_dim != self.row_len() {
+            return Err(KernelError::Shape {
+                op: WRITE,
+                message: format!("{n_head_kv} heads of {head_dim} in rows of {}", self.row_len()),
+            });
+        }
+        Ok(Self { k: self.k.clone(), v: self.v.clone(), n_ctx: self.n_ctx, n_head_kv, head_dim })
+    }
+
     /// Values in one position's row (`n_head_kv * head_dim`).
     pub fn row_len(&self) -> usize {
         self.n_head_kv * self.head_dim

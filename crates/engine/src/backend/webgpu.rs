@@ -1,0 +1,333 @@
+//! The WebGPU backend: the model graph on arbitre's own WGSL kernels (`arbitre-kernels`),
+//! through wgpu: WebGPU in the browser, Vulkan/Metal/DX12 natively.
+//!
+//! Weights are uploaded once, quantized blocks kept as they are in the file; activations and
+//! the KV cache stay on the GPU. Ops are only recorded: the whole forward pass goes to the GPU
+//! in one command buffer when the logits are read ([`Backend::read_row`], or
+//! [`Backend::read_row_async`] in a browser, which cannot block). Activation buffers come from
+//! a pool keyed by size and return to it when their tensor is dropped, so after the first
+//! token a decode step allocates no buffer. Matrices larger than one storage binding are split
+//! by rows over several buffers.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arbitre_gguf::GgmlType;
+use arbitre_kernels::graph::{GpuTensor, GpuWeights, Recorder, RecorderStats};
+use arbitre_kernels::ops::attention::{AttentionShape, KvCache};
+use arbitre_kernels::ops::elementwise::RopeShape;
+use arbitre_kernels::wgpu;
+use arbitre_kernels::{GpuContext, KernelError, WeightType};
+
+use super::{AttnShape, Backend, KvSlot, Rope};
+use crate::config::RopeStyle;
+use crate::error::{EngineError, Result};
+use crate::weights::RawTensor;
+
+const NAME: &str = "WebGPU";
+
+fn err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Backend { backend: NAME, message: e.to_string() }
+}
+
+/// Free activation buffers by size, and how many were ever created.
+#[derive(Default)]
+struct Pool {
+    free: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
+    created: std::sync::atomic::AtomicUsize,
+}
+
+/// An activation matrix on the GPU; its buffer goes back to the backend's pool when dropped.
+pub struct WebGpuTensor {
+    t: GpuTensor,
+    pool: Arc<Pool>,
+}
+
+impl WebGpuTensor {
+    /// Rows (tokens).
+    pub fn rows(&self) -> usize {
+        self.t.rows
+    }
+
+    /// Columns.
+    pub fn cols(&self) -> usize {
+        self.t.cols
+    }
+}
+
+impl Drop for WebGpuTensor {
+    fn drop(&mut self) {
+        let buffer = self.t.buffer().clone();
+        self.pool.free.lock().unwrap_or_else(|p| p.into_inner()).entry(buffer.size()).or_default().push(buffer);
+    }
+}
+
+/// A weight matrix on the GPU (raw GGUF blocks, possibly split by rows).
+pub struct WebGpuMatrix(GpuWeights);
+
+/// Per-layer key and value caches in GPU buffers (f32).
+pub struct WebGpuKvCache {
+    layers: Vec<KvCache>,
+}
+
+/// The WebGPU backend.
+pub struct WebGpuBackend {
+    ctx: GpuContext,
+    recorder: Mutex<Recorder>,
+    pool: Arc<Pool>,
+    /// Largest part of a weight matrix, in bytes (the device's binding limit unless lowered).
+    max_part_bytes: u64,
+}
+
+/// What the backend did so far (tests, benchmarks).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WebGpuStats {
+    /// Command buffers submitted.
+    pub submits: usize,
+    /// Kernel dispatches recorded.
+    pub dispatches: usize,
+    /// Buffers created for activations and by the recorder (weights and caches excluded).
+    pub buffers_created: usize,
+}
+
+impl WebGpuBackend {
+    /// A backend on a device the caller opened.
+    pub fn new(ctx: GpuContext) -> Self {
+        let max_part_bytes = ctx.max_binding_bytes().min(ctx.device.limits().max_buffer_size);
+        Self { ctx, recorder: Mutex::new(Recorder::new()), pool: Arc::default(), max_part_bytes }
+    }
+
+    /// Finds an adapter and opens a device with its own limits (await this in a browser).
+    pub async fn request() -> Result<Self> {
+        Ok(Self::new(GpuContext::new().await.map_err(err)?))
+    }
+
+    /// [`Self::request`], blocking. Native only.
+    pub fn request_blocking() -> Result<Self> {
+        Ok(Self::new(GpuContext::new_blocking().map_err(err)?))
+    }
+
+    /// Splits weight matrices into parts of at most `bytes` (tests exercise the split with a
+    /// small value; the device's own limit applies when it is smaller).
+    pub fn with_max_part_bytes(mut self, bytes: u64) -> Self {
+        self.max_part_bytes = self.max_part_bytes.min(bytes);
+        self
+    }
+
+    /// The device context.
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> WebGpuStats {
+        let r: RecorderStats = self.rec().stats();
+        WebGpuStats {
+            submits: r.submits,
+            dispatches: r.dispatches,
+            buffers_created: r.buffers_created + self.pool.created.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    fn rec(&self) -> MutexGuard<'_, Recorder> {
+        self.recorder.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A tensor from the pool (its contents are whatever the last user left: every op
+    /// overwrites its whole output).
+    fn alloc(&self, rows: usize, cols: usize) -> Result<WebGpuTensor> {
+        let bytes = GpuTensor::bytes_for(rows, cols);
+        let reused = self.pool.free.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&bytes).and_then(Vec::pop);
+        let t = match reused {
+            Some(buffer) => GpuTensor::from_buffer(buffer, 0, rows, cols).map_err(err)?,
+            None => {
+                self.pool.created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                GpuTensor::zeros(&self.ctx, rows, cols).map_err(err)?
+            }
+        };
+        Ok(WebGpuTensor { t, pool: self.pool.clone() })
+    }
+
+    /// Runs `f` on the recorder; on error, drops what was recorded of the graph so far.
+    fn record(&self, f: impl FnOnce(&mut Recorder, &GpuContext) -> Result<(), KernelError>) -> Result<()> {
+        let mut rec = self.rec();
+        f(&mut rec, &self.ctx).map_err(|e| {
+            rec.clear();
+            err(e)
+        })
+    }
+}
+
+/// The kernels' type of a GGUF tensor type, if they decode it.
+fn weight_type(t: &RawTensor<'_>, op: &'static str) -> Result<WeightType> {
+    let supported = matches!(
+        t.dtype,
+        GgmlType::F32 | GgmlType::F16 | GgmlType::Q4_0 | GgmlType::Q8_0 | GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K
+    );
+    match WeightType::from_ggml_id(t.dtype.id()) {
+        Some(ty) if supported => Ok(ty),
+        _ => Err(EngineError::UnsupportedQuant { tensor: t.name.clone(), dtype: t.dtype, op, backend: NAME }),
+    }
+}
+
+impl Backend for WebGpuBackend {
+    type Tensor = WebGpuTensor;
+    type Matrix = WebGpuMatrix;
+    type Vector = GpuTensor;
+    type KvCache = WebGpuKvCache;
+
+    fn name(&self) -> String {
+        format!("WebGPU ({})", self.ctx.adapter_name)
+    }
+
+    fn matrix(&self, t: &RawTensor<'_>) -> Result<WebGpuMatrix> {
+        let [inp, out] = t.dims[..] else {
+            return Err(EngineError::BadConfig(format!("tensor {:?} is not a matrix: {:?}", t.name, t.dims)));
+        };
+        let ty = weight_type(t, "matmul")?;
+        GpuWeights::upload_with_limit(&self.ctx, ty, &t.data, out as usize, inp as usize, self.max_part_bytes)
+            .map(WebGpuMatrix)
+            .map_err(|e| err(format!("tensor {:?}: {e}", t.name)))
+    }
+
+    fn matrix_bytes(&self, m: &WebGpuMatrix) -> usize {
+        m.0.bytes()
+    }
+
+    fn vector(&self, t: &RawTensor<'_>) -> Result<GpuTensor> {
+        let values = super::cpu::f32_values(t)?;
+        GpuTensor::upload(&self.ctx, &values, 1, values.len()).map_err(|e| err(format!("tensor {:?}: {e}", t.name)))
+    }
+
+    fn kv_cache(&self, n_layer: usize, n_ctx: usize, kv_dim: usize) -> Result<WebGpuKvCache> {
+        // The cache knows heads only for the attention kernel's indexing; the graph passes
+        // the real head count with each call, so one "head" of kv_dim is stored here and
+        // reinterpreted below.
+        let layers =
+            (0..n_layer).map(|_| KvCache::new(&self.ctx, n_ctx, 1, kv_dim).map_err(err)).collect::<Result<Vec<_>>>()?;
+        Ok(WebGpuKvCache { layers })
+    }
+
+    fn embed(&self, table: &WebGpuMatrix, tokens: &[u32]) -> Result<WebGpuTensor> {
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= table.0.rows()) {
+            return Err(EngineError::BadConfig(format!(
+                "token id {bad} is outside the vocabulary of {}",
+                table.0.rows()
+            )));
+        }
+        let out = self.alloc(tokens.len(), table.0.cols())?;
+        self.record(|r, c| r.get_rows(c, &table.0, tokens, &out.t))?;
+        Ok(out)
+    }
+
+    fn matmul(&self, x: &WebGpuTensor, w: &WebGpuMatrix) -> Result<WebGpuTensor> {
+        let out = self.alloc(x.t.rows, w.0.rows())?;
+        self.record(|r, c| r.linear(c, &w.0, &x.t, &out.t))?;
+        Ok(out)
+    }
+
+    fn rms_norm(&self, x: &WebGpuTensor, w: &GpuTensor, eps: f32) -> Result<WebGpuTensor> {
+        let out = self.alloc(x.t.rows, x.t.cols)?;
+        self.record(|r, c| r.rms_norm(c, &x.t, w, eps, &out.t))?;
+        Ok(out)
+    }
+
+    fn rope(&self, x: &mut WebGpuTensor, n_head: usize, head_dim: usize, pos: usize, rope: &Rope<'_>) -> Result<()> {
+        let half = rope.freq_factors.len();
+        if x.t.cols != n_head * head_dim || half * 2 > head_dim {
+            return Err(err(format!(
+                "rope of {half} pairs over rows of {} with {n_head} heads of {head_dim}",
+                x.t.cols
+            )));
+        }
+        // The same table as the CPU backend's, computed the same way on the CPU (WGSL's sin and
+        // cos are too coarse for angles of thousands of radians).
+        let mut table = Vec::with_capacity(x.t.rows * half * 2);
+        for r in 0..x.t.rows {
+            let mut theta = (pos + r) as f32;
+            for ff in rope.freq_factors {
+                let (sin, cos) = (theta / ff).sin_cos();
+                table.extend([cos * rope.mscale, sin * rope.mscale]);
+                theta *= rope.theta_scale;
+            }
+        }
+        let shape =
+            RopeShape { rows: x.t.rows, n_head, head_dim, n_rot: half * 2, neox: rope.style == RopeStyle::NeoX };
+        let out = self.alloc(x.t.rows, x.t.cols)?;
+        self.record(|r, c| r.rope(c, &x.t, &table, shape, &out.t))?;
+        *x = out;
+        Ok(())
+    }
+
+    fn attention(
+        &self,
+        cache: &mut WebGpuKvCache,
+        slot: KvSlot,
+        q: &WebGpuTensor,
+        k: &WebGpuTensor,
+        v: &WebGpuTensor,
+        shape: AttnShape,
+    ) -> Result<WebGpuTensor> {
+        let AttnShape { n_head, n_head_kv, head_dim, scale_q_first: _ } = shape;
+        let layer = cache.layers.get(slot.layer).ok_or_else(|| err(format!("no cache for layer {}", slot.layer)))?;
+        if n_head_kv * head_dim != layer.row_len() {
+            return Err(err("attention shapes disagree with the cache"));
+        }
+        // The same buffers seen with the real head geometry.
+        let view = layer.with_heads(n_head_kv, head_dim).map_err(err)?;
+        let out = self.alloc(q.t.rows, q.t.cols)?;
+        // In f32 it makes no difference whether q or the scores take the scale.
+        let s = AttentionShape { n_q: q.t.rows, n_head, pos0: slot.pos, scale: 1.0 / (head_dim as f32).sqrt() };
+        self.record(|r, c| {
+            r.kv_write(c, &view, slot.pos, &k.t, &v.t)?;
+            r.attention(c, &q.t, &view, s, &out.t)
+        })?;
+        Ok(out)
+    }
+
+    fn silu_mul(&self, gate: &WebGpuTensor, up: &WebGpuTensor) -> Result<WebGpuTensor> {
+        let out = self.alloc(gate.t.rows, gate.t.cols)?;
+        self.record(|r, c| r.silu_mul(c, &gate.t, &up.t, &out.t))?;
+        Ok(out)
+    }
+
+    fn add_assign(&self, a: &mut WebGpuTensor, b: &WebGpuTensor) -> Result<()> {
+        if a.t.len() != b.t.len() {
+            return Err(err("add of tensors of different sizes"));
+        }
+        let out = self.alloc(a.t.rows, a.t.cols)?;
+        self.record(|r, c| r.add(c, &a.t, &b.t, &out.t))?;
+        *a = out;
+        Ok(())
+    }
+
+    fn add_bias(&self, x: &mut WebGpuTensor, b: &GpuTensor) -> Result<()> {
+        if b.len() != x.t.cols {
+            return Err(err(format!("bias of {} over rows of {}", b.len(), x.t.cols)));
+        }
+        let out = self.alloc(x.t.rows, x.t.cols)?;
+        self.record(|r, c| r.add(c, &x.t, b, &out.t))?;
+        *x = out;
+        Ok(())
+    }
+
+    fn last_row(&self, x: &WebGpuTensor) -> Result<WebGpuTensor> {
+        if x.t.rows == 0 {
+            return Err(err("last row of an empty tensor"));
+        }
+        let out = self.alloc(1, x.t.cols)?;
+        self.record(|r, _| r.copy_rows(&x.t, x.t.rows - 1, &out.t, 0, 1))?;
+        Ok(out)
+    }
+
+    fn read_row(&self, x: &WebGpuTensor) -> Result<Vec<f32>> {
+        let mut rec = self.rec();
+        rec.read(&self.ctx, &x.t).map_err(err)
+    }
+
+    fn read_row_async(&self, x: &WebGpuTensor) -> impl Future<Output = Result<Vec<f32>>> {
+        let started = self.rec().read_async(&self.ctx, &x.t);
+        async move { started.map_err(err)?.await.map_err(err) }
+    }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# End-to-end tests of the built page: builds dist/, then drives headless Chromium with
+# Playwright (playwright-core + the system /usr/bin/chromium; no browser download).
+# Screenshots of the main states land in target/e2e-screenshots/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export ARBITRE_FIXTURES="${ARBITRE_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"
+
+need=()
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
+  else
+    echo "missing: ${need[*]}" >&2
+    exit 1
+  fi
+fi
+
+[ "${SKIP_PAGE_BUILD:-0}" = 1 ] || bash scripts/build-page.sh
+(cd web && npm ci --no-audit --no-fund --cache "$HOME/.cache/arbitre/npm" >/dev/null)
+cd web && node --test --test-concurrency=1 e2e/
