@@ -4,7 +4,8 @@
 //
 // It speaks HTTP Range (the page resumes cut downloads with it) and, for the end-to-end tests
 // only, can misbehave on request: `?cut=N` sends N bytes of the first full response for that
-// URL and then drops the connection; `?truncate=N` serves the file as if it were N bytes long.
+// URL and then drops the connection; `?truncate=N` serves the file as if it were N bytes long;
+// `?throttle=B` sends B bytes per second.
 // GET /__requests returns how many requests each path received (the tests assert a second
 // visit reads the model from the browser cache, with no request).
 import http from 'node:http';
@@ -110,6 +111,19 @@ const server = http.createServer((req, res) => {
     const stream = fs.createReadStream(file, { start, end: Math.min(end, start + Number(cut) - 1) });
     stream.on('data', (chunk) => res.write(chunk));
     stream.on('end', () => setTimeout(() => res.socket && res.socket.destroy(), 50));
+    return;
+  }
+  const throttle = Number(url.searchParams.get('throttle') || 0);
+  if (throttle > 0) {
+    // Bytes per second, in 10 chunks a second: lets tests watch a download progress.
+    const stream = fs.createReadStream(file, { start, end, highWaterMark: Math.max(1, Math.floor(throttle / 10)) });
+    stream.on('data', (chunk) => {
+      stream.pause();
+      res.write(chunk);
+      setTimeout(() => stream.resume(), 100);
+    });
+    stream.on('end', () => res.end());
+    res.on('close', () => stream.destroy());
     return;
   }
   fs.createReadStream(file, { start, end }).pipe(res);

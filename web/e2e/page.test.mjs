@@ -94,3 +94,47 @@ test('a second visit reads the model from the browser cache with no network requ
   assert.match(await text(again, 'local-model'), /from browser cache/);
   await again.close();
 });
+
+test('a download shows its progress: bytes, percent, speed and time left', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(link({ model: `${storiesUrl()}?throttle=300000`, max_tokens: 20, backend: 'cpu', run: 1 }));
+  assert.equal(await waitForState(page, ['downloading']), 'downloading');
+  const progress = page.locator('[data-testid="load-progress"]');
+  await page.waitForFunction(() => /left/.test(document.querySelector('[data-testid="load-progress"]')?.textContent || ''), null, { timeout: 20_000 });
+  const label = await progress.textContent();
+  assert.match(label, /Downloading/);
+  assert.match(label, /of 1\.2 MB/);
+  assert.match(label, /\d+%/);
+  assert.match(label, /\/s/);
+  await page.screenshot({ path: path.join(shots, '05-downloading.png'), fullPage: true });
+  assert.equal(await waitForState(page, ['done', 'error']), 'done');
+  await page.close();
+});
+
+test('a local file runs without being uploaded', async () => {
+  await server.reset();
+  const page = await browser.context.newPage();
+  await page.goto(`${server.base}/?max_tokens=200&temperature=0&backend=cpu`);
+  await waitForState(page, ['idle']);
+  await page.locator('[data-testid="model-file"]').setInputFiles(path.join(fixtures, 'stories260K', 'stories260K.gguf'));
+  await page.locator('[data-testid="run"]').click();
+  assert.equal(await waitForState(page, ['done', 'error']), 'done', await page.locator('body').innerText());
+  assert.equal(await text(page, 'local-output'), expected);
+  const counts = await server.requests();
+  const modelRequests = Object.keys(counts).filter((p) => p.endsWith('.gguf'));
+  assert.deepEqual(modelRequests, [], JSON.stringify(counts));
+  await page.close();
+});
+
+test('dark mode and a phone-sized screen keep the page readable', async () => {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto(link({ model: storiesUrl(), max_tokens: 200, temperature: 0, backend: 'cpu', run: 1 }));
+  assert.equal(await waitForState(page, ['done', 'error']), 'done');
+  assert.equal(await page.evaluate(() => document.documentElement.getAttribute('data-theme')), 'dark');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px on a phone`);
+  await page.screenshot({ path: path.join(shots, '06-phone-dark.png'), fullPage: true });
+  await page.close();
+});
