@@ -138,3 +138,15 @@ test('dark mode and a phone-sized screen keep the page readable', async () => {
   await page.screenshot({ path: path.join(shots, '06-phone-dark.png'), fullPage: true });
   await page.close();
 });
+
+test('a model too big for this browser is refused before any byte is fetched, with the numbers', async () => {
+  const page = await browser.context.newPage();
+  page.on('request', (r) => assert.ok(!r.url().includes('huggingface.co'), `unexpected request ${r.url()}`));
+  await page.goto(link({ model: 'phi-3.5-mini-instruct-q4_k_m', backend: 'cpu', run: 1 }));
+  assert.equal(await waitForState(page, ['done', 'error']), 'error');
+  const message = await text(page, 'local-error');
+  assert.match(message, /2\.4 GB/, message);
+  assert.match(message, /at most 1\.9 GB/, message);
+  await page.screenshot({ path: path.join(shots, '07-too-big.png'), fullPage: true });
+  await page.close();
+});

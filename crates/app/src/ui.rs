@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use arbitre_engine::catalog::CatalogModel;
 use arbitre_protocol::{
-    BackendChoice, CacheEntry, Event, ModelSource, Prompt, Request, RequestId, decode_event, encode_request,
+    BackendChoice, CacheEntry, Event, ModelSource, NetEntry, Prompt, Request, RequestId, decode_event, encode_request,
 };
 use js_sys::Array;
 use wasm_bindgen::JsCast;
@@ -46,6 +46,28 @@ impl Reducible for PaneState {
         }
         Rc::new(next)
     }
+}
+
+/// Every network request the page and its worker made, for the privacy log.
+#[derive(Clone, Default, PartialEq)]
+pub struct NetLog(pub Vec<NetEntry>);
+
+impl Reducible for NetLog {
+    type Action = NetEntry;
+
+    fn reduce(self: Rc<Self>, entry: NetEntry) -> Rc<Self> {
+        let mut next = (*self).clone();
+        next.0.push(entry);
+        Rc::new(next)
+    }
+}
+
+/// Where worker events go.
+#[derive(Clone)]
+struct Sinks {
+    pane: UseReducerDispatcher<PaneState>,
+    cache: UseStateSetter<CacheView>,
+    net: UseReducerDispatcher<NetLog>,
 }
 
 #[derive(Clone, Default, PartialEq)]
@@ -227,14 +249,13 @@ fn start_load(rt: &Rc<RefCell<Runtime>>, settings: &RunSettings, pane: &UseReduc
     r.send(&Request::Load { id, source, backend: settings.backend }, file.as_ref());
 }
 
-fn on_worker_event(
-    rt: &Rc<RefCell<Runtime>>,
-    event: Event,
-    pane: &UseReducerDispatcher<PaneState>,
-    cache: &UseStateSetter<CacheView>,
-    settings: &Rc<RefCell<RunSettings>>,
-) {
+fn on_worker_event(rt: &Rc<RefCell<Runtime>>, event: Event, sinks: &Sinks, settings: &Rc<RefCell<RunSettings>>) {
+    let pane = &sinks.pane;
     match &event {
+        Event::Net { entry } => {
+            sinks.net.dispatch(entry.clone());
+            return;
+        }
         Event::Ready => {
             let mut r = rt.borrow_mut();
             r.ready = true;
@@ -246,7 +267,7 @@ fn on_worker_event(
             return;
         }
         Event::Cache { entries, usage, quota } => {
-            cache.set(CacheView { entries: entries.clone(), usage: *usage, quota: *quota });
+            sinks.cache.set(CacheView { entries: entries.clone(), usage: *usage, quota: *quota });
             return;
         }
         _ => {}
@@ -275,12 +296,8 @@ fn on_worker_event(
     }
 }
 
-fn spawn_worker(
-    rt: Rc<RefCell<Runtime>>,
-    pane: UseReducerDispatcher<PaneState>,
-    cache: UseStateSetter<CacheView>,
-    settings: Rc<RefCell<RunSettings>>,
-) {
+fn spawn_worker(rt: Rc<RefCell<Runtime>>, sinks: Sinks, settings: Rc<RefCell<RunSettings>>) {
+    let pane = sinks.pane.clone();
     let worker = match Worker::new("./worker_loader.js") {
         Ok(w) => w,
         Err(e) => {
@@ -289,11 +306,10 @@ fn spawn_worker(
         }
     };
     let rt2 = rt.clone();
-    let pane2 = pane.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         let text = ev.data().as_string().unwrap_or_default();
         match decode_event(&text) {
-            Ok(event) => on_worker_event(&rt2, event, &pane2, &cache, &settings),
+            Ok(event) => on_worker_event(&rt2, event, &sinks, &settings),
             Err(e) => web_sys::console::error_1(&e.into()),
         }
     });
@@ -327,6 +343,7 @@ fn App() -> Html {
     *settings_ref.borrow_mut() = (*settings).clone();
     let pane = use_reducer(PaneState::default);
     let cache = use_state(CacheView::default);
+    let net = use_reducer(NetLog::default);
     let rt = use_mut_ref(Runtime::default);
     let local_name = use_state(|| None::<String>);
     let dark = use_state(|| {
@@ -336,11 +353,12 @@ fn App() -> Html {
     });
 
     {
-        let (rt, pane, cache, settings_ref) = (rt.clone(), pane.dispatcher(), cache.setter(), settings_ref.clone());
+        let sinks = Sinks { pane: pane.dispatcher(), cache: cache.setter(), net: net.dispatcher() };
+        let (rt, settings_ref) = (rt.clone(), settings_ref.clone());
         let autorun = initial.run;
         use_effect_with((), move |_| {
             rt.borrow_mut().autorun = autorun;
-            spawn_worker(rt, pane, cache, settings_ref);
+            spawn_worker(rt, sinks, settings_ref);
         });
     }
     {
