@@ -11,9 +11,10 @@ use anyhow::{Context, Result, bail};
 use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf};
 use arbitre_engine::{
     Backend, CpuBackend, Engine, GenerateOptions, Generator, Message, SamplingParams, Step, StopReason, Tokenizer,
+    WebGpuBackend,
 };
 use arbitre_gguf::{GgufFile, GgufHeader};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(name = "arbitre", version, about = "Run small open-weight LLMs locally (GGUF, llama2.c)")]
@@ -57,9 +58,12 @@ struct ChatArgs {
 #[derive(Args)]
 struct SynthArgs {
     /// Architecture: llama, qwen2 or phi3.
-    #[arg(long)]
+    #[arg(long, default_value = "llama")]
     arch: String,
-    /// Weight type of the matrices: f32, q8_0, q4_0, q4_k.
+    /// Shape: test (tiny, for golden tests), smol135 (SmolLM2-135M), tiny1b (TinyLlama-1.1B).
+    #[arg(long, default_value = "test")]
+    shape: String,
+    /// Weight type of the matrices: f32, q8_0, q4_0, q4_k, q4_k_m (llama.cpp's mix).
     #[arg(long, default_value = "f32")]
     quant: String,
     /// A GGUF whose tokenizer (tokenizer.* metadata) the model takes, e.g. a vocab-only file.
@@ -83,10 +87,24 @@ struct ModelArg {
     tokenizer: Option<PathBuf>,
 }
 
+/// Where the model runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BackendChoice {
+    /// The CPU (SIMD quantized kernels).
+    Cpu,
+    /// The GPU through wgpu (Vulkan/Metal/DX12 natively) and arbitre's WGSL kernels.
+    Webgpu,
+    /// WebGPU when an adapter exists, else the CPU (the reason goes to stderr).
+    Auto,
+}
+
 #[derive(Args)]
 struct GenerateArgs {
     #[command(flatten)]
     model: ModelArg,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Cpu)]
+    backend: BackendChoice,
     /// Prompt text; without it generation starts from BOS alone.
     #[arg(long, default_value = "")]
     prompt: String,
@@ -162,18 +180,38 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn load(m: &ModelArg) -> Result<Engine<CpuBackend>> {
+    load_on(CpuBackend, m)
+}
+
+fn load_on<B: Backend>(backend: B, m: &ModelArg) -> Result<Engine<B>> {
     let bytes = read(&m.model)?;
     if bytes.starts_with(&arbitre_gguf::MAGIC) {
-        return Engine::from_gguf_bytes(CpuBackend, bytes).with_context(|| format!("loading {}", m.model.display()));
+        return Engine::from_gguf_bytes(backend, bytes).with_context(|| format!("loading {}", m.model.display()));
     }
     let Some(tok) = &m.tokenizer else {
         bail!("{} is not a GGUF file; for a llama2.c checkpoint pass --tokenizer tokN.bin", m.model.display());
     };
-    Engine::from_llama2c(CpuBackend, &bytes, &read(tok)?).with_context(|| format!("loading {}", m.model.display()))
+    Engine::from_llama2c(backend, &bytes, &read(tok)?).with_context(|| format!("loading {}", m.model.display()))
 }
 
 fn generate(a: GenerateArgs) -> Result<()> {
-    let engine = load(&a.model)?;
+    match a.backend {
+        BackendChoice::Cpu => generate_on(load(&a.model)?, a),
+        BackendChoice::Webgpu => {
+            let gpu = WebGpuBackend::request_blocking().context("--backend webgpu")?;
+            generate_on(load_on(gpu, &a.model)?, a)
+        }
+        BackendChoice::Auto => match WebGpuBackend::request_blocking() {
+            Ok(gpu) => generate_on(load_on(gpu, &a.model)?, a),
+            Err(e) => {
+                eprintln!("arbitre: WebGPU unavailable, running on the CPU: {e}");
+                generate_on(load(&a.model)?, a)
+            }
+        },
+    }
+}
+
+fn generate_on<B: Backend>(engine: Engine<B>, a: GenerateArgs) -> Result<()> {
     let options = GenerateOptions {
         sampling: SamplingParams {
             temperature: a.temperature,
@@ -227,7 +265,7 @@ fn load_tokenizer(m: &ModelArg) -> Result<Tokenizer> {
 }
 
 /// Runs a generator to its end, printing text as it comes when `print` is set.
-fn stream(run: &mut Generator<CpuBackend>, out: &mut impl Write, print: bool) -> Result<(String, StopReason)> {
+fn stream<B: Backend>(run: &mut Generator<B>, out: &mut impl Write, print: bool) -> Result<(String, StopReason)> {
     let mut all = String::new();
     loop {
         let (text, done) = match run.step()? {
@@ -274,7 +312,7 @@ fn chat(a: ChatArgs) -> Result<()> {
 fn synth(a: SynthArgs) -> Result<()> {
     let vocab = GgufHeader::parse(&read(&a.vocab)?).with_context(|| format!("reading {}", a.vocab.display()))?;
     let quant = SynthQuant::parse(&a.quant)?;
-    let bytes = synth_gguf(&a.arch, &SynthShape::test(), quant, &vocab.metadata, a.seed)?;
+    let bytes = synth_gguf(&a.arch, &SynthShape::named(&a.shape)?, quant, &vocab.metadata, a.seed)?;
     std::fs::write(&a.out, &bytes).with_context(|| format!("writing {}", a.out.display()))?;
     eprintln!("wrote {} ({} bytes)", a.out.display(), bytes.len());
     Ok(())

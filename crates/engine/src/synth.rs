@@ -31,6 +31,26 @@ impl SynthShape {
     pub fn test() -> Self {
         Self { n_embd: 256, n_layer: 2, n_head: 8, n_head_kv: 2, n_ff: 512, n_ctx: 512 }
     }
+
+    /// The shape of SmolLM2-135M (with a 32000-token vocabulary from the caller).
+    pub fn smol135() -> Self {
+        Self { n_embd: 576, n_layer: 30, n_head: 9, n_head_kv: 3, n_ff: 1536, n_ctx: 2048 }
+    }
+
+    /// The shape of TinyLlama-1.1B.
+    pub fn tiny1b() -> Self {
+        Self { n_embd: 2048, n_layer: 22, n_head: 32, n_head_kv: 4, n_ff: 5632, n_ctx: 2048 }
+    }
+
+    /// `test`, `smol135` or `tiny1b`.
+    pub fn named(name: &str) -> Result<Self> {
+        match name {
+            "test" => Ok(Self::test()),
+            "smol135" => Ok(Self::smol135()),
+            "tiny1b" => Ok(Self::tiny1b()),
+            _ => Err(EngineError::BadConfig(format!("unknown synthetic shape {name:?} (test, smol135, tiny1b)"))),
+        }
+    }
 }
 
 /// Weight encodings a synthetic model can use for its matrices.
@@ -44,6 +64,10 @@ pub enum SynthQuant {
     Q4_0,
     /// 4-bit k-quant super-blocks of 256.
     Q4K,
+    /// llama.cpp's Q4_K_M mix: Q4_K, with Q6_K for the output and for `attn_v`/`ffn_down`
+    /// of the layers llama.cpp gives more bits; rows that are not a multiple of 256 fall back
+    /// to Q5_0 (for Q4_K) and Q8_0 (for Q6_K), as llama.cpp's quantizer does.
+    Q4KM,
 }
 
 impl SynthQuant {
@@ -54,16 +78,36 @@ impl SynthQuant {
             "q8_0" => Self::Q8_0,
             "q4_0" => Self::Q4_0,
             "q4_k" => Self::Q4K,
-            _ => return Err(EngineError::BadConfig(format!("unknown synthetic quant {s:?} (f32, q8_0, q4_0, q4_k)"))),
+            "q4_k_m" => Self::Q4KM,
+            _ => {
+                return Err(EngineError::BadConfig(format!(
+                    "unknown synthetic quant {s:?} (f32, q8_0, q4_0, q4_k, q4_k_m)"
+                )));
+            }
         })
     }
 
-    fn ggml(self) -> (GgmlType, GgmlDType) {
+    /// The type of one matrix: `name` is its GGUF name, `layer` its block (if any), `cols`
+    /// its row length.
+    fn ggml(self, name: &str, layer: Option<usize>, n_layer: usize, cols: usize) -> (GgmlType, GgmlDType) {
+        let k_ok = cols.is_multiple_of(256);
         match self {
             Self::F32 => (GgmlType::F32, GgmlDType::F32),
             Self::Q8_0 => (GgmlType::Q8_0, GgmlDType::Q8_0),
             Self::Q4_0 => (GgmlType::Q4_0, GgmlDType::Q4_0),
             Self::Q4K => (GgmlType::Q4K, GgmlDType::Q4K),
+            Self::Q4KM => {
+                let more_bits = |i: usize| i < n_layer / 8 || i >= 7 * n_layer / 8 || (i - n_layer / 8) % 3 == 2;
+                let six = name == "output.weight"
+                    || ((name.ends_with("attn_v.weight") || name.ends_with("ffn_down.weight"))
+                        && layer.is_some_and(more_bits));
+                match (six, k_ok) {
+                    (true, true) => (GgmlType::Q6K, GgmlDType::Q6K),
+                    (true, false) => (GgmlType::Q8_0, GgmlDType::Q8_0),
+                    (false, true) => (GgmlType::Q4K, GgmlDType::Q4K),
+                    (false, false) => (GgmlType::Q5_0, GgmlDType::Q5_0),
+                }
+            }
         }
     }
 }
@@ -116,7 +160,8 @@ pub fn synth_gguf(arch: &str, shape: &SynthShape, quant: SynthQuant, vocab: &Met
 
     let matrix = |w: &mut GgufWriter, rng: &mut Rng, name: String, inp: usize, out: usize| -> Result<()> {
         let values = uniform(rng, inp * out, 0.0, (3.0 / inp as f64).sqrt());
-        let (gty, cty) = quant.ggml();
+        let layer = name.strip_prefix("blk.").and_then(|r| r.split('.').next()).and_then(|i| i.parse().ok());
+        let (gty, cty) = quant.ggml(&name, layer, s.n_layer, inp);
         let data = if gty == GgmlType::F32 {
             values.iter().flat_map(|v| v.to_le_bytes()).collect()
         } else {
@@ -177,4 +222,25 @@ fn uniform(rng: &mut Rng, n: usize, center: f64, spread: f64) -> Vec<f32> {
 
 fn candle(e: candle_core::Error) -> EngineError {
     EngineError::Backend { backend: "CPU", message: e.to_string() }
+}
+
+#[cfg(test)]
+mod mix_tests {
+    use super::*;
+
+    #[test]
+    fn q4_k_m_follows_llama_cpp_type_choices() {
+        let q = SynthQuant::Q4KM;
+        // 576-wide rows (SmolLM2-135M) cannot hold 256-element super-blocks.
+        assert_eq!(q.ggml("blk.5.attn_q.weight", Some(5), 30, 576).0, GgmlType::Q5_0);
+        assert_eq!(q.ggml("output.weight", None, 30, 576).0, GgmlType::Q8_0);
+        assert_eq!(q.ggml("output.weight", None, 22, 2048).0, GgmlType::Q6K);
+        assert_eq!(q.ggml("blk.10.ffn_down.weight", Some(10), 30, 1536).0, GgmlType::Q4K);
+        // First eighth, last eighth and every third layer in between get more bits.
+        assert_eq!(q.ggml("blk.0.ffn_down.weight", Some(0), 30, 1536).0, GgmlType::Q6K);
+        assert_eq!(q.ggml("blk.29.ffn_down.weight", Some(29), 30, 1536).0, GgmlType::Q6K);
+        assert_eq!(q.ggml("blk.5.ffn_down.weight", Some(5), 30, 1536).0, GgmlType::Q6K);
+        assert_eq!(q.ggml("blk.0.ffn_up.weight", Some(0), 30, 576).0, GgmlType::Q5_0);
+        assert!(SynthShape::named("tiny1b").is_ok() && SynthShape::named("7b").is_err());
+    }
 }
