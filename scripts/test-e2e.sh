@@ -21,5 +21,15 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 [ "${SKIP_PAGE_BUILD:-0}" = 1 ] || bash scripts/build-page.sh
+
+# A SmolLM2-135M-shaped synthetic model (random weights) slow enough in the browser for the
+# Stop test; written by the project's own GGUF writer, never committed.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/arbitre/target}"
+mkdir -p target/synth
+if [ ! -s target/synth/smol135-q4_0.gguf ]; then
+  cargo build -q -p arbitre-cli --locked
+  "$CARGO_TARGET_DIR/debug/arbitre" synth --shape smol135 --quant q4_0 \
+    --vocab "$ARBITRE_FIXTURES/vocab/ggml-vocab-llama-spm.gguf" --out target/synth/smol135-q4_0.gguf
+fi
 (cd web && npm ci --no-audit --no-fund --cache "$HOME/.cache/arbitre/npm" >/dev/null)
 cd web && node --test --test-concurrency=1 e2e/

@@ -24,6 +24,8 @@ const port = Number(opt('port', process.env.PORT || 8080));
 const host = opt('host', '127.0.0.1');
 const dist = path.resolve(opt('dist', path.join(repo, 'dist')));
 const fixtures = path.resolve(opt('fixtures', process.env.ARBITRE_FIXTURES || path.join(repo, '..', 'shared', 'fixtures')));
+// Generated models (e.g. `arbitre synth` output for benchmarks and tests), served at /synth/.
+const synth = path.resolve(opt('synth', process.env.ARBITRE_SYNTH_DIR || path.join(repo, 'target', 'synth')));
 
 const types = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -39,6 +41,9 @@ function resolve(urlPath) {
   if (urlPath.startsWith('/fixtures/')) {
     root = fixtures;
     rel = urlPath.slice('/fixtures'.length);
+  } else if (urlPath.startsWith('/synth/')) {
+    root = synth;
+    rel = urlPath.slice('/synth'.length);
   }
   const file = path.resolve(root, '.' + decodeURIComponent(rel));
   if (!file.startsWith(root + path.sep) && file !== root) return null;

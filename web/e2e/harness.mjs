@@ -21,7 +21,8 @@ export const CHROMIUM_FLAGS = [
 
 /** Starts web/serve.mjs on a free port; resolves to { base, stop, requests, reset }. */
 export async function startServer() {
-  const child = spawn(process.execPath, [path.join(repo, 'web', 'serve.mjs'), '--port', '0', '--fixtures', fixtures], {
+  const args = [path.join(repo, 'web', 'serve.mjs'), '--port', '0', '--fixtures', fixtures, '--synth', path.join(repo, 'target', 'synth')];
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise((resolve, reject) => {

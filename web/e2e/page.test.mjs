@@ -150,3 +150,19 @@ test('a model too big for this browser is refused before any byte is fetched, wi
   await page.screenshot({ path: path.join(shots, '07-too-big.png'), fullPage: true });
   await page.close();
 });
+
+test('Stop mid-run ends in done with the partial text', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(link({ model: `${server.base}/synth/smol135-q4_0.gguf`, max_tokens: 1500, ignore_eos: 1, temperature: 0, backend: 'cpu', run: 1 }));
+  assert.equal(await waitForState(page, ['running', 'error'], 180_000), 'running', await page.locator('body').innerText());
+  await page.waitForFunction(() => (document.querySelector('[data-testid="local-output"]')?.textContent || '').length > 20, null, { timeout: 120_000 });
+  await page.screenshot({ path: path.join(shots, '08-running.png'), fullPage: true });
+  await page.locator('[data-testid="stop"]').click();
+  assert.equal(await waitForState(page, ['done', 'error']), 'done');
+  const partial = await text(page, 'local-output');
+  assert.ok(partial.length > 20, 'the partial text stays');
+  const stats = JSON.parse(await page.locator('[data-testid="local-stats"]').getAttribute('data-json'));
+  assert.ok(stats.generated_tokens > 0 && stats.generated_tokens < 1500, JSON.stringify(stats));
+  assert.match(await page.locator('.stats').textContent(), /cancelled/);
+  await page.close();
+});
