@@ -20,15 +20,37 @@
 pub const FALLBACK_FAMILIES: &[&str] = &["chatml", "qwen2.5", "smollm2", "llama3", "llama2", "phi3", "zephyr", "gemma"];
 
 /// Canonical family name and template source for a family name or alias.
+///
+/// Each `templates/*.jinja` is byte for byte the `chat_template` of its models' `tokenizer_config.json`
+/// (no comment can go inside: it would change the template), checked against the copies named below;
+/// `tests/cases.json` (`template_sources`) records the same with each file's sha256, and
+/// `tests/gen_expected.py` renders the test cases from them with jinja2.
 pub(crate) fn fallback_source(family: &str) -> Option<(&'static str, &'static str)> {
     Some(match family.trim().to_ascii_lowercase().as_str() {
+        // Generic ChatML (transformers' former default template; OpenHermes-2.5 in llama.cpp's
+        // tests/test-chat-template.cpp). No model's own.
         "chatml" | "qwen" => ("chatml", include_str!("templates/chatml.jinja")),
+        // Qwen/Qwen2.5-{0.5B,1.5B}-Instruct. Found at ShishirPatil/gorilla
+        // berkeley-function-call-leaderboard/bfcl/model_handler/local_inference/qwen.py (the
+        // tokenizer_config.json line, verbatim).
         "qwen2.5" => ("qwen2.5", include_str!("templates/qwen2.5.jinja")),
+        // HuggingFaceTB/SmolLM2-{135M,360M}-Instruct. Found at sauropod-io/sauropod
+        // crates/gguf/src/lib.rs (asserts the template of unsloth/SmolLM2-135M-Instruct-GGUF).
         "smollm2" => ("smollm2", include_str!("templates/smollm2.jinja")),
+        // meta-llama/Llama-3.2-{1B,3B}-Instruct. Found at ggerganov/llama.cpp
+        // models/templates/meta-llama-Llama-3.2-3B-Instruct.jinja.
         "llama3" | "llama3.2" => ("llama3", include_str!("templates/llama3.jinja")),
+        // meta-llama/Llama-2-7b-chat-hf. Found at openvinotoolkit/openvino.genai
+        // tests/python_tests/tokenizer_configs.py.
         "llama2" => ("llama2", include_str!("templates/llama2.jinja")),
+        // microsoft/Phi-3.5-mini-instruct. Found at ggerganov/llama.cpp
+        // models/templates/microsoft-Phi-3.5-mini-instruct.jinja.
         "phi3" | "phi3.5" => ("phi3", include_str!("templates/phi3.jinja")),
+        // TinyLlama/TinyLlama-1.1B-Chat-v1.0 (= HuggingFaceH4/zephyr-7b-beta). Found at
+        // openvinotoolkit/openvino.genai tests/python_tests/tokenizer_configs.py.
         "zephyr" | "tinyllama" => ("zephyr", include_str!("templates/zephyr.jinja")),
+        // google/gemma-2-2b-it. Matches the sha256 of llama.cpp's
+        // models/templates/google-gemma-2-2b-it.jinja (Git LFS oid ecd6ae51..., 591 bytes).
         "gemma" | "gemma2" => ("gemma", include_str!("templates/gemma.jinja")),
         _ => return None,
     })

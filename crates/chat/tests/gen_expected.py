@@ -12,9 +12,15 @@ the raise_exception message, or "<non-template error> ExceptionType: message" fo
 expected/<case>.syntax (the template does not compile). A case names a file of templates/ ("template")
 or carries its source inline ("source").
 
+cases.json's "template_sources" records, for each published template of templates/ (the ones the
+crate ships as fallbacks, src/templates/), the models it belongs to, where its exact text was found and
+its sha256; this script refuses to run if a template file no longer hashes to the recorded value
+(a template is a fact: change it only together with a new source).
+
 Usage: pip install jinja2 && python3 crates/chat/tests/gen_expected.py
 """
 
+import hashlib
 import json
 import os
 import sys
@@ -68,6 +74,12 @@ def make_env():
 def main():
     with open(os.path.join(HERE, "cases.json"), encoding="utf-8") as f:
         spec = json.load(f)
+    for template_name, source in spec.get("template_sources", {}).items():
+        with open(os.path.join(HERE, "templates", template_name + ".jinja"), "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        if digest != source["sha256"]:
+            sys.exit("templates/%s.jinja: sha256 %s, but template_sources records %s (found at %s)"
+                     % (template_name, digest, source["sha256"], source["found_at"]))
     out_dir = os.path.join(HERE, "expected")
     os.makedirs(out_dir, exist_ok=True)
     env = make_env()
