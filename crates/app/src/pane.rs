@@ -80,6 +80,8 @@ pub struct LocalPane {
     pub prompt_tokens: usize,
     /// Token events received in the current run.
     pub tokens_seen: usize,
+    /// When the first and the latest token of the current run arrived (ms).
+    pub token_times: Option<(f64, f64)>,
     /// Statistics of the last finished run.
     pub stats: Option<RunStats>,
     /// Why the last run stopped.
@@ -105,6 +107,13 @@ impl LocalPane {
         self.stop_reason = None;
         self.prompt_tokens = 0;
         self.tokens_seen = 0;
+        self.token_times = None;
+    }
+
+    /// Decode speed while the run streams (tokens after the first over the time since it).
+    pub fn live_decode_tps(&self) -> Option<f64> {
+        let (first, last) = self.token_times?;
+        (self.tokens_seen > 1 && last > first).then(|| (self.tokens_seen - 1) as f64 * 1000.0 / (last - first))
     }
 
     /// Shows an error that did not come from the worker (e.g. the worker failed to start).
@@ -142,6 +151,10 @@ impl LocalPane {
             Event::Token { id, text } if mine(id) => {
                 self.output.push_str(text);
                 self.tokens_seen += 1;
+                self.token_times = Some(match self.token_times {
+                    Some((first, _)) => (first, now_ms),
+                    None => (now_ms, now_ms),
+                });
             }
             Event::Done { id, stats, reason } if mine(id) => {
                 self.stats = Some(stats.clone());
@@ -173,6 +186,7 @@ mod tests {
         p.apply(&Event::Token { id: RequestId(3), text: " upon".into() }, 2.0);
         assert_eq!(p.output, "Once upon");
         assert_eq!(p.tokens_seen, 2);
+        assert_eq!(p.live_decode_tps(), Some(1000.0));
         p.apply(&Event::Done { id: RequestId(3), stats: RunStats::default(), reason: "cancelled".into() }, 3.0);
         assert_eq!(p.status, PaneStatus::Done);
         assert_eq!(p.output, "Once upon", "a stopped run keeps its partial text");

@@ -729,7 +729,7 @@ fn App() -> Html {
                     <div class="stats" data-testid="local-stats" data-json={stats_json}>
                         {stat("TTFT", p.stats.as_ref().map(|s| format::duration_ms(s.ttft_ms)).unwrap_or_else(|| "—".into()))}
                         {stat("Prefill tok/s", p.stats.as_ref().map(|s| format::rate(s.prefill_tps)).unwrap_or_else(|| "—".into()))}
-                        {stat("Decode tok/s", p.stats.as_ref().map(|s| format::rate(s.decode_tps)).unwrap_or_else(|| "—".into()))}
+                        {stat("Decode tok/s", p.stats.as_ref().map(|s| s.decode_tps).or(p.live_decode_tps()).map(format::rate).unwrap_or_else(|| "—".into()))}
                         {stat("Prompt tokens", if p.prompt_tokens > 0 { p.prompt_tokens.to_string() } else { p.stats.as_ref().map(|s| s.prompt_tokens.to_string()).unwrap_or_else(|| "—".into()) })}
                         {stat("Generated", p.stats.as_ref().map(|s| s.generated_tokens.to_string()).unwrap_or_else(|| if live_tps > 0 { live_tps.to_string() } else { "—".into() }))}
                         {stat("Stopped by", p.stop_reason.clone().unwrap_or_else(|| "—".into()))}
