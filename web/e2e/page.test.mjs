@@ -163,6 +163,6 @@ test('Stop mid-run ends in done with the partial text', async () => {
   assert.ok(partial.length > 20, 'the partial text stays');
   const stats = JSON.parse(await page.locator('[data-testid="local-stats"]').getAttribute('data-json'));
   assert.ok(stats.generated_tokens > 0 && stats.generated_tokens < 1500, JSON.stringify(stats));
-  assert.match(await page.locator('.stats').textContent(), /cancelled/);
+  assert.match(await page.locator('[data-testid="local-stats"]').textContent(), /cancelled/);
   await page.close();
 });

@@ -12,3 +12,7 @@ pub mod settings;
 pub mod ui;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;
+
+pub mod costs;
+#[cfg(target_arch = "wasm32")]
+pub mod compare;

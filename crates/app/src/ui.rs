@@ -13,6 +13,8 @@ use wasm_bindgen::prelude::*;
 use web_sys::{File, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, MessageEvent, Worker};
 use yew::prelude::*;
 
+use crate::compare::{ComparePanel, CostPanel, PrivacyLog, WorkbenchProvider};
+use crate::costs::{self, ApiChoice, LocalResult};
 use crate::format;
 use crate::pane::{LocalPane, PaneStatus};
 use crate::settings::RunSettings;
@@ -94,6 +96,8 @@ struct Runtime {
     /// Id of the running generation.
     running: Option<RequestId>,
     local_file: Option<File>,
+    /// performance.now() spans of local runs, for the privacy log.
+    local_windows: Vec<(f64, f64)>,
 }
 
 impl Runtime {
@@ -158,7 +162,8 @@ fn is_cached(source: &ModelSource, cache: &CacheView) -> bool {
     }
 }
 
-fn read_query() -> crate::settings::FromQuery {
+/// The page's query string as decoded pairs.
+fn query_pairs() -> Vec<(String, String)> {
     let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
     let mut pairs = Vec::new();
     if let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) {
@@ -167,13 +172,46 @@ fn read_query() -> crate::settings::FromQuery {
             pairs.push((arr.get(0).as_string().unwrap_or_default(), arr.get(1).as_string().unwrap_or_default()));
         }
     }
-    crate::settings::RunSettings::from_pairs(pairs)
+    pairs
 }
 
-fn write_query(settings: &RunSettings) {
+/// Everything besides the local run that the URL carries (API panes, projection inputs).
+#[derive(Clone, PartialEq)]
+struct PageQuery {
+    apis: Vec<ApiChoice>,
+    volume: Option<u64>,
+    horizon: Option<u32>,
+}
+
+impl PageQuery {
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        Self {
+            apis: costs::api_choices_from_pairs(pairs),
+            volume: get("volume").and_then(|v| v.parse().ok()),
+            horizon: get("horizon").and_then(|v| v.parse().ok()),
+        }
+    }
+
+    fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut out = costs::api_choices_to_pairs(&self.apis);
+        if let Some(v) = self.volume {
+            out.push(("volume".into(), v.to_string()));
+        }
+        if let Some(h) = self.horizon {
+            out.push(("horizon".into(), h.to_string()));
+        }
+        out
+    }
+}
+
+fn write_query(settings: &RunSettings, page: &PageQuery) {
     let Ok(params) = web_sys::UrlSearchParams::new() else { return };
     for (k, v) in settings.to_pairs() {
         params.append(k, &v);
+    }
+    for (k, v) in page.to_pairs() {
+        params.append(&k, &v);
     }
     let query = String::from(params.to_string());
     let Some(window) = web_sys::window() else { return };
@@ -221,6 +259,7 @@ fn start_run(rt: &Rc<RefCell<Runtime>>, settings: &RunSettings, pane: &UseReduce
         let id = r.id();
         pane.dispatch(PaneAction::BeginRun(id));
         r.running = Some(id);
+        r.local_windows.push((now_ms(), f64::INFINITY));
         r.send(&generate_request(id, settings), None);
         return;
     }
@@ -283,6 +322,7 @@ fn on_worker_event(rt: &Rc<RefCell<Runtime>>, event: Event, sinks: &Sinks, setti
                 if let Request::Generate { id: gen_id, .. } = &req {
                     pane.dispatch(PaneAction::BeginRun(*gen_id));
                     r.running = Some(*gen_id);
+                    r.local_windows.push((now_ms(), f64::INFINITY));
                 }
                 r.send(&req, None);
             }
@@ -291,7 +331,12 @@ fn on_worker_event(rt: &Rc<RefCell<Runtime>>, event: Event, sinks: &Sinks, setti
             r.loading = None;
             r.pending = None;
         }
-        Event::Done { id, .. } | Event::Failed { id, .. } if r.running == Some(id) => r.running = None,
+        Event::Done { id, .. } | Event::Failed { id, .. } if r.running == Some(id) => {
+            r.running = None;
+            if let Some(w) = r.local_windows.last_mut() {
+                w.1 = now_ms();
+            }
+        }
         _ => {}
     }
 }
@@ -330,7 +375,10 @@ fn input_value(e: &web_sys::Event) -> String {
 
 #[component]
 fn App() -> Html {
-    let initial = use_memo((), |_| read_query());
+    let pairs = use_memo((), |_| query_pairs());
+    let initial = use_memo((), |_| RunSettings::from_pairs(pairs.iter().cloned()));
+    let page_query = use_state(|| PageQuery::from_pairs(&pairs));
+    let run_token = use_state(|| 0u64);
     let cat = use_memo((), |_| catalog());
     let settings = use_state(|| {
         let mut s = initial.settings.clone();
@@ -362,8 +410,8 @@ fn App() -> Html {
         });
     }
     {
-        let s = (*settings).clone();
-        use_effect_with(s, |s| write_query(s));
+        let deps = ((*settings).clone(), (*page_query).clone());
+        use_effect_with(deps, |(s, q)| write_query(s, q));
     }
     {
         let dark = *dark;
@@ -454,8 +502,34 @@ fn App() -> Html {
         })
     };
     let on_run = {
-        let (rt, settings, pane) = (rt.clone(), settings.clone(), pane.dispatcher());
-        Callback::from(move |_| start_run(&rt, &settings, &pane))
+        let (rt, settings, pane, run_token) = (rt.clone(), settings.clone(), pane.dispatcher(), run_token.clone());
+        Callback::from(move |_| {
+            run_token.set(*run_token + 1);
+            start_run(&rt, &settings, &pane)
+        })
+    };
+    let on_net = {
+        let net = net.dispatcher();
+        Callback::from(move |e: NetEntry| net.dispatch(e))
+    };
+    let on_apis = {
+        let page_query = page_query.clone();
+        Callback::from(move |apis: Vec<ApiChoice>| {
+            let mut q = (*page_query).clone();
+            q.apis = apis;
+            page_query.set(q);
+        })
+    };
+    let on_projection = {
+        let page_query = page_query.clone();
+        Callback::from(move |(volume, horizon): (u64, u32)| {
+            let mut q = (*page_query).clone();
+            q.volume = Some(volume);
+            q.horizon = Some(horizon);
+            if q != *page_query {
+                page_query.set(q);
+            }
+        })
     };
     let on_load = {
         let (rt, settings, pane) = (rt.clone(), settings.clone(), pane.dispatcher());
@@ -635,6 +709,15 @@ fn App() -> Html {
         _ => html! {},
     };
 
+    let local_result = match (&p.stats, p.status) {
+        (Some(stats), PaneStatus::Done) => Some(LocalResult {
+            label: p.model.as_ref().map(|m| format!("{} ({})", m.label, m.quant)).unwrap_or_else(|| "local model".into()),
+            text: p.output.clone(),
+            stats: stats.clone(),
+        }),
+        _ => None,
+    };
+    let local_windows = rt.borrow().local_windows.clone();
     let s = &*settings;
     html! {
         <div class="app">
@@ -645,6 +728,7 @@ fn App() -> Html {
                 </div>
                 <button class="ghost" onclick={on_theme} aria-label="Toggle dark mode">{ if *dark { "☀ Light" } else { "☾ Dark" } }</button>
             </header>
+            <WorkbenchProvider>
             <main class="grid">
                 <section class="card model-card" ondrop={on_drop} ondragover={on_dragover}>
                     <h2>{"Model"}</h2>
@@ -735,9 +819,23 @@ fn App() -> Html {
                         {stat("Stopped by", p.stop_reason.clone().unwrap_or_else(|| "—".into()))}
                     </div>
                 </section>
+                <section class="wide">
+                    <ComparePanel prompt={s.prompt.clone()} system={Some(s.system.clone()).filter(|x| !x.is_empty())}
+                        chat={s.chat} sampling={s.sampling.clone()} max_tokens={s.max_tokens} stop={s.stop.clone()}
+                        run_token={*run_token} local={local_result.clone()} on_net={on_net.clone()}
+                        apis={page_query.apis.clone()} on_apis={on_apis} />
+                </section>
+                <section class="wide">
+                    <CostPanel local={local_result} volume={page_query.volume} horizon={page_query.horizon}
+                        on_projection={on_projection} on_net={on_net} />
+                </section>
+                <section class="wide">
+                    <PrivacyLog entries={net.0.clone()} local_windows={local_windows} />
+                </section>
             </main>
+            </WorkbenchProvider>
             <footer class="muted small">
-                {"Everything above ran in this tab: the model's weights came from the URL shown and nothing you type is sent anywhere."}
+                {"The local model runs in this tab and sends nothing; an API pane sends your prompt only to the provider you set it up for. The network log lists every request."}
             </footer>
         </div>
     }
