@@ -2,10 +2,13 @@
 //
 //   node web/serve.mjs [--port 8080] [--dist dist] [--fixtures ../shared/fixtures]
 //
+// It also serves web/bench/ (the peer benchmark page) and web/node_modules/wllama-*/ at /web/.
+//
 // It speaks HTTP Range (the page resumes cut downloads with it) and, for the end-to-end tests
 // only, can misbehave on request: `?cut=N` sends N bytes of the first full response for that
 // URL and then drops the connection; `?truncate=N` serves the file as if it were N bytes long;
 // `?throttle=B` sends B bytes per second.
+// /fake/<ok|401|429|500|malformed>/v1/... imitates an OpenAI-compatible API.
 // GET /__requests returns how many requests each path received (the tests assert a second
 // visit reads the model from the browser cache, with no request).
 import http from 'node:http';
@@ -44,6 +47,10 @@ function resolve(urlPath) {
   } else if (urlPath.startsWith('/synth/')) {
     root = synth;
     rel = urlPath.slice('/synth'.length);
+  } else if (urlPath.startsWith('/web/bench/') || urlPath.startsWith('/web/node_modules/wllama-')) {
+    // The peer benchmark page (web/bench/) and the wllama packages it loads.
+    root = path.join(repo, 'web');
+    rel = urlPath.slice('/web'.length);
   }
   const file = path.resolve(root, '.' + decodeURIComponent(rel));
   if (!file.startsWith(root + path.sep) && file !== root) return null;
@@ -74,6 +81,10 @@ const server = http.createServer((req, res) => {
     counts.clear();
     cutDone.clear();
     res.end('ok');
+    return;
+  }
+  if (url.pathname.startsWith('/fake/')) {
+    fakeApi(req, res, url.pathname.split('/')[2]);
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -133,6 +144,38 @@ const server = http.createServer((req, res) => {
   }
   fs.createReadStream(file, { start, end }).pipe(res);
 });
+
+// A misbehaving OpenAI-compatible API for the error tests: /fake/<mode>/v1/... answers every
+// call with HTTP 401, 429 (Retry-After: 7), 500, or a malformed event stream.
+function fakeApi(req, res, mode) {
+  res.setHeader('access-control-allow-headers', 'authorization, content-type, x-api-key, anthropic-version, anthropic-dangerous-direct-browser-access');
+  res.setHeader('access-control-allow-methods', 'POST, GET, OPTIONS');
+  res.setHeader('access-control-expose-headers', 'retry-after');
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204).end();
+    return;
+  }
+  req.resume();
+  const error = (status, message, extra = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...extra });
+    res.end(JSON.stringify({ error: { message, type: 'fake', code: status } }));
+  };
+  if (mode === '401') error(401, 'Incorrect API key provided.');
+  else if (mode === '429') error(429, 'Rate limit reached for requests.', { 'retry-after': '7' });
+  else if (mode === '500') error(500, 'The server had an error while processing your request.');
+  else if (mode === 'ok') {
+    // A well-behaved stream that reports its usage in the last chunk, like OpenAI's.
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const piece of ['Once', ' upon', ' a time']) res.write(`data: ${JSON.stringify({ choices: [{ index: 0, text: piece, finish_reason: null }] })}\n\n`);
+    res.write(`data: ${JSON.stringify({ choices: [{ index: 0, text: '', finish_reason: 'length' }] })}\n\n`);
+    res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } })}\n\n`);
+    res.end('data: [DONE]\n\n');
+  } else if (mode === 'malformed') {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: {"choices":[{"text":"Once"}]}\n\n');
+    res.end('data: {"choices": [ this is not json\n\n');
+  } else error(404, `unknown fake mode ${mode}`);
+}
 
 server.listen(port, host, () => {
   const shown = fs.existsSync(fixtures) ? `, fixtures from ${fixtures} at /fixtures/` : '';

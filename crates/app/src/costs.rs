@@ -146,6 +146,9 @@ pub fn hosted_sampling(s: &arbitre_protocol::Sampling, max_tokens: usize, stop: 
         max_tokens: Some(u32::try_from(max_tokens).unwrap_or(u32::MAX).max(1)),
         stop: stop.iter().filter(|x| !x.is_empty()).cloned().collect(),
         seed: Some(s.seed),
+        top_k: Some(u32::try_from(s.top_k).unwrap_or(u32::MAX)),
+        min_p: Some(round(s.min_p)),
+        repeat_penalty: Some(round(s.repeat_penalty)),
     }
 }
 

@@ -92,6 +92,14 @@ pub struct Sampling {
     pub stop: Vec<String>,
     /// Seed, where the provider has one (masked into the signed 63-bit range APIs accept).
     pub seed: Option<u64>,
+    /// Top-k, sent only to servers that accept it (llama.cpp, vLLM).
+    pub top_k: Option<u32>,
+    /// Min-p, sent only to servers that accept it (llama.cpp, vLLM).
+    pub min_p: Option<f64>,
+    /// Repetition penalty (1 = none), sent only to servers that accept it: llama.cpp's
+    /// `repeat_penalty`, vLLM's `repetition_penalty`. llama-cpp-python's server applies 1.1
+    /// when the field is absent, so a greedy comparison with the local engine must send it.
+    pub repeat_penalty: Option<f64>,
 }
 
 /// Everything needed to build a request.
@@ -328,6 +336,22 @@ fn common_openai(body: &mut Map<String, Value>, provider: ProviderId, sampling: 
     if !stop.is_empty() {
         body.insert("stop".into(), json!(stop));
     }
+    let penalty_field = match provider {
+        ProviderId::LlamaCpp => Some("repeat_penalty"),
+        ProviderId::Vllm => Some("repetition_penalty"),
+        _ => None,
+    };
+    if let Some(field) = penalty_field {
+        if let Some(k) = sampling.top_k {
+            body.insert("top_k".into(), json!(k));
+        }
+        if let Some(p) = sampling.min_p {
+            body.insert("min_p".into(), tidy(p));
+        }
+        if let Some(r) = sampling.repeat_penalty {
+            body.insert(field.into(), tidy(r));
+        }
+    }
     if let Some(seed) = sampling.seed {
         let seed = seed & (i64::MAX as u64);
         match preset.seed_field {
@@ -416,8 +440,23 @@ mod tests {
                 max_tokens: Some(64),
                 stop: vec!["\n\n".into(), String::new()],
                 seed: Some(42),
+                top_k: Some(40),
+                min_p: Some(0.05),
+                repeat_penalty: Some(1.0),
             },
         }
+    }
+
+    #[test]
+    fn llama_cpp_extensions_go_only_to_servers_that_take_them() {
+        let llama = build_request(&spec(ProviderId::LlamaCpp, Some("http://127.0.0.1:8080/v1"), None)).expect("request");
+        let b = body(&llama);
+        assert_eq!((b["top_k"].clone(), b["min_p"].clone(), b["repeat_penalty"].clone()), (json!(40), json!(0.05), json!(1.0)));
+        let vllm = build_request(&spec(ProviderId::Vllm, Some("http://127.0.0.1:8000/v1"), None)).expect("request");
+        assert_eq!(body(&vllm)["repetition_penalty"], json!(1.0));
+        let openai = build_request(&spec(ProviderId::OpenAi, None, Some("sk-x"))).expect("request");
+        let b = body(&openai);
+        assert!(b.get("top_k").is_none() && b.get("min_p").is_none() && b.get("repeat_penalty").is_none());
     }
 
     fn body(r: &PreparedRequest) -> Value {
