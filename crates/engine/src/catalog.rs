@@ -22,7 +22,8 @@ pub struct CatalogModel {
     pub size_bytes: u64,
     /// SHA-256 of the file, when pinned.
     pub sha256: Option<String>,
-    /// Whether size and checksum were checked against the file itself.
+    /// Whether size and checksum are exact: checked against a local copy (`fixture`) or taken
+    /// from a public source that pins this very file (`source`).
     pub verified: bool,
     /// Quantization label (F32, Q8_0, Q4_K_M, ...).
     pub quant: String,
@@ -38,6 +39,9 @@ pub struct CatalogModel {
     /// Path of a local copy under the shared fixtures, for development and tests.
     #[serde(default)]
     pub fixture: Option<String>,
+    /// Where size and sha256 were read, for entries verified without a local copy.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 impl CatalogModel {
@@ -80,6 +84,9 @@ pub fn parse_catalog(json: &str) -> Result<Vec<CatalogModel>> {
         }
         if m.verified && m.sha256.is_none() {
             return bad(&m.id, "a verified entry pins its sha256");
+        }
+        if m.verified && m.fixture.is_none() && m.source.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            return bad(&m.id, "a verified entry names its fixture or the source of its size and sha256");
         }
     }
     if file.models.iter().filter(|m| m.default).count() != 1 {

@@ -28,9 +28,11 @@ fn catalog_is_well_formed_and_lists_the_families() {
 
 #[test]
 fn verified_entries_match_their_local_files() {
-    for m in catalog().expect("catalog").iter().filter(|m| m.verified) {
-        let rel = m.fixture.as_deref().expect("verified entries name their fixture");
-        let bytes = read(rel);
+    let models = catalog().expect("catalog");
+    let with_fixture: Vec<_> = models.iter().filter(|m| m.verified && m.fixture.is_some()).collect();
+    assert!(!with_fixture.is_empty(), "the default model is pinned against its fixture");
+    for m in with_fixture {
+        let bytes = read(m.fixture.as_deref().unwrap_or_default());
         assert_eq!(bytes.len() as u64, m.size_bytes, "{}", m.id);
         assert_eq!(Some(format!("{:x}", Sha256::digest(&bytes))), m.sha256, "{}", m.id);
     }
@@ -47,6 +49,7 @@ fn malformed_catalogs_are_refused() {
         ("\"size_bytes\":1", "\"size_bytes\":0"),
         ("\"sha256\":null", "\"sha256\":\"abc\""),
         ("\"verified\":false", "\"verified\":true"),
+        ("\"sha256\":null,\"verified\":false", &format!("\"sha256\":\"{}\",\"verified\":true", "a".repeat(64))),
         ("\"default\":true", "\"default\":false"),
     ] {
         assert!(parse_catalog(&ok.replace(from, to)).is_err(), "{from} -> {to} accepted");
