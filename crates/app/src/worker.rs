@@ -9,7 +9,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use arbitre_engine::{CpuBackend, Engine, GenerateOptions, Message, SamplingParams, Step, StopReason};
+use arbitre_engine::{
+    Backend, CpuBackend, Engine, GenerateOptions, Generator, Message, SamplingParams, Step, StopReason, WebGpuBackend,
+};
 use arbitre_protocol::{
     BackendChoice, BackendInfo, CacheEntry, ErrorKind, Event, LoadPhase, ModelInfo, ModelSource, NetEntry, Prompt, Request,
     RequestId, RunStats, Sampling, WireError, decode_request, encode_event,
@@ -36,8 +38,14 @@ const RESUME_ATTEMPTS: u32 = 6;
 /// How long the generation loop may run before it yields to the worker's event loop.
 const YIELD_EVERY_MS: f64 = 30.0;
 
+/// An engine on whichever backend was chosen.
+enum AnyEngine {
+    Cpu(Engine<CpuBackend>),
+    Gpu(Engine<WebGpuBackend>),
+}
+
 struct Loaded {
-    engine: Engine<CpuBackend>,
+    engine: AnyEngine,
     backend: BackendInfo,
 }
 
@@ -253,9 +261,22 @@ async fn generate(
     opts: GenerateOptions,
     stop: &Rc<RefCell<bool>>,
 ) -> Result<(), WireError> {
-    let gen_err = |e: arbitre_engine::EngineError| wire(ErrorKind::Generation, e.to_string());
-    let engine = &model.engine;
-    let mut generator = match prompt {
+    match &model.engine {
+        AnyEngine::Cpu(e) => run(id, start_generator(e, prompt, opts)?, &model.backend, stop).await,
+        AnyEngine::Gpu(e) => run(id, start_generator(e, prompt, opts)?, &model.backend, stop).await,
+    }
+}
+
+fn gen_err(e: arbitre_engine::EngineError) -> WireError {
+    wire(ErrorKind::Generation, e.to_string())
+}
+
+fn start_generator<B: Backend>(
+    engine: &Engine<B>,
+    prompt: Prompt,
+    opts: GenerateOptions,
+) -> Result<Generator<B>, WireError> {
+    Ok(match prompt {
         Prompt::Text { text } => engine.generate(&text, opts).map_err(gen_err)?,
         Prompt::Chat { system, user } => {
             let mut messages = Vec::new();
@@ -278,7 +299,17 @@ async fn generate(
             ids.truncate(tokens.max(1));
             engine.generate_ids(ids, opts).map_err(gen_err)?
         }
-    };
+    })
+}
+
+/// Steps a run to its end, streaming tokens and yielding to the event loop between steps. The
+/// async step reads GPU results without blocking (a browser cannot block on a GPU read).
+async fn run<B: Backend>(
+    id: RequestId,
+    mut generator: Generator<B>,
+    backend: &BackendInfo,
+    stop: &Rc<RefCell<bool>>,
+) -> Result<(), WireError> {
     post(&Event::Started { id, prompt_tokens: generator.stats().prompt_tokens });
     let cancel = generator.cancel_handle();
     let mut last_yield = now_ms();
@@ -286,7 +317,7 @@ async fn generate(
         if *stop.borrow() {
             cancel.cancel();
         }
-        match generator.step().map_err(gen_err)? {
+        match generator.step_async().await.map_err(gen_err)? {
             Step::Token { text, .. } => post(&Event::Token { id, text }),
             Step::Done { reason, text } => {
                 if !text.is_empty() {
@@ -302,7 +333,7 @@ async fn generate(
     };
     let s = generator.stats();
     let stats = RunStats {
-        backend: model.backend.kind.clone(),
+        backend: backend.kind.clone(),
         prompt_tokens: s.prompt_tokens,
         generated_tokens: s.generated_tokens,
         ttft_ms: s.ttft_ms,
@@ -314,21 +345,38 @@ async fn generate(
     Ok(())
 }
 
-/// Picks the backend. The engine's WebGPU backend is not wired in yet, so every choice runs on
-/// the CPU; the reason says why, naming the adapter when one exists.
-async fn choose_backend(choice: BackendChoice) -> BackendInfo {
-    let cpu_name = "CPU SIMD (wasm simd128, 1 thread)".to_string();
+const CPU_NAME: &str = "CPU SIMD (wasm simd128, 1 thread)";
+
+fn cpu_info(reason: Option<String>) -> BackendInfo {
+    BackendInfo { kind: "cpu".into(), name: CPU_NAME.into(), reason }
+}
+
+/// Picks the backend: WebGPU when asked for (or, in `auto`, when a hardware adapter exists),
+/// else the CPU, with the reason whenever the choice differs from the request.
+async fn choose_backend(choice: BackendChoice) -> (BackendInfo, Option<WebGpuBackend>) {
     if choice == BackendChoice::Cpu {
-        return BackendInfo { kind: "cpu".into(), name: cpu_name, reason: None };
+        return (cpu_info(None), None);
     }
-    let adapter = webgpu_adapter_name().await;
-    let reason = match adapter {
-        Err(why) => format!("WebGPU unavailable: {why}; running on the CPU"),
-        Ok(name) => format!(
-            "WebGPU adapter found ({name}), but this build's engine has no WebGPU backend yet; running on the CPU"
-        ),
-    };
-    BackendInfo { kind: "cpu".into(), name: cpu_name, reason: Some(reason) }
+    let probe = webgpu_adapter_name().await;
+    if let Err(why) = &probe {
+        return (cpu_info(Some(format!("WebGPU unavailable: {why}; running on the CPU"))), None);
+    }
+    let probe_name = probe.unwrap_or_default();
+    let software = ["swiftshader", "llvmpipe", "lavapipe", "software"].iter().any(|s| probe_name.to_lowercase().contains(s));
+    if choice == BackendChoice::Auto && software {
+        let why = format!(
+            "the only WebGPU adapter is a software renderer ({probe_name}), slower than the CPU path; choose WebGPU to use it anyway"
+        );
+        return (cpu_info(Some(why)), None);
+    }
+    match WebGpuBackend::request().await {
+        Ok(gpu) => {
+            let name = gpu.context().adapter_name.clone();
+            let name = if name.trim().is_empty() { probe_name } else { name };
+            (BackendInfo { kind: "webgpu".into(), name: format!("WebGPU: {name}"), reason: None }, Some(gpu))
+        }
+        Err(e) => (cpu_info(Some(format!("WebGPU could not start ({e}); running on the CPU"))), None),
+    }
 }
 
 async fn webgpu_adapter_name() -> Result<String, String> {
@@ -410,15 +458,33 @@ async fn load(
     };
     post(&Event::Progress { id, phase: LoadPhase::Loading, loaded: 0, total: None, url: label.clone() });
     yield_now().await;
-    let backend_info = choose_backend(backend).await;
+    let (mut backend_info, gpu) = choose_backend(backend).await;
     let size = bytes.len() as u64;
     let file =
         arbitre_gguf::GgufFile::from_bytes(bytes).map_err(|e| wire(ErrorKind::Model, format!("{label}: {e}")))?;
     let quant = main_quant(&file);
-    let engine = Engine::from_gguf(CpuBackend, &file).map_err(|e| wire(ErrorKind::Model, format!("{label}: {e}")))?;
+    let model_err = |e: arbitre_engine::EngineError| wire(ErrorKind::Model, format!("{label}: {e}"));
+    let engine = match gpu.map(|g| Engine::from_gguf(g, &file)) {
+        Some(Ok(e)) => AnyEngine::Gpu(e),
+        Some(Err(e @ arbitre_engine::EngineError::UnsupportedQuant { .. }))
+        | Some(Err(e @ arbitre_engine::EngineError::Backend { .. })) => {
+            backend_info = cpu_info(Some(format!("the WebGPU backend cannot run this file ({e}); running on the CPU")));
+            AnyEngine::Cpu(Engine::from_gguf(CpuBackend, &file).map_err(model_err)?)
+        }
+        Some(Err(e)) => return Err(model_err(e)),
+        None => AnyEngine::Cpu(Engine::from_gguf(CpuBackend, &file).map_err(model_err)?),
+    };
     drop(file);
+    let info = match &engine {
+        AnyEngine::Cpu(e) => model_info(e, label, size, quant, from_cache),
+        AnyEngine::Gpu(e) => model_info(e, label, size, quant, from_cache),
+    };
+    Ok((Loaded { engine, backend: backend_info }, info))
+}
+
+fn model_info<B: Backend>(engine: &Engine<B>, label: String, size: u64, quant: String, from_cache: bool) -> ModelInfo {
     let cfg = &engine.model.config;
-    let info = ModelInfo {
+    ModelInfo {
         label,
         architecture: cfg.arch.clone(),
         size_bytes: size,
@@ -430,8 +496,7 @@ async fn load(
             Err(e) => format!("none ({e})"),
         },
         from_cache,
-    };
-    Ok((Loaded { engine, backend: backend_info }, info))
+    }
 }
 
 /// The tensor type holding most of the file's bytes.

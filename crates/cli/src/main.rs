@@ -3,6 +3,8 @@
 //! It only parses arguments, reads files and prints; all model logic lives in
 //! `arbitre-engine`. Generated text goes to stdout, everything else to stderr.
 
+mod bench;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -35,6 +37,8 @@ enum Command {
     Chat(ChatArgs),
     /// Write a synthetic model (random weights, fixed seed, a real vocabulary) for tests.
     Synth(SynthArgs),
+    /// Measure prefill and decode speed (median of repeated runs) and peak memory.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -172,6 +176,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Info(a) => info(&a),
         Command::Synth(a) => synth(a),
         Command::Chat(a) => chat(a),
+        Command::Bench(a) => bench::bench(a),
     }
 }
 

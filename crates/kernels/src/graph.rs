@@ -829,14 +829,18 @@ impl Recorder {
         self.flush(ctx, Some((t, &staging)))?;
         let state = Arc::new(Mutex::new(MapState::default()));
         start_map(&staging, t.len(), &state);
-        ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| KernelError::Readback(e.to_string()))?;
-        let done = state.lock().unwrap_or_else(|p| p.into_inner()).result.take();
-        match done {
-            Some(r) => finish_map(&staging, t.len(), r),
-            None => {
-                Err(KernelError::Readback("the mapping did not complete (in a browser, use the async read)".into()))
+        // Another thread polling the same device may be the one running the callback, so wait
+        // until it has; in a browser polling does nothing and the callback cannot run while
+        // this blocks, hence the bound.
+        for _ in 0..10_000 {
+            ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| KernelError::Readback(e.to_string()))?;
+            let done = state.lock().unwrap_or_else(|p| p.into_inner()).result.take();
+            if let Some(r) = done {
+                return finish_map(&staging, t.len(), r);
             }
+            std::thread::yield_now();
         }
+        Err(KernelError::Readback("the mapping did not complete (in a browser, use the async read)".into()))
     }
 
     /// Submits every pending command with a copy of `t` at the end and returns a future of

@@ -25,7 +25,7 @@ struct Params {
 @group(0) @binding(4) var<uniform> p: Params;
 
 const LANES: u32 = 64u;
-const LOWEST: f32 = -3.4028235e38;
+const LOWEST: f32 = -3.4028234663852886e38;
 var<workgroup> qv: array<f32, 256>;
 var<workgroup> scores: array<f32, 64>;
 var<workgroup> probs: array<f32, 64>;

@@ -26,7 +26,7 @@ fn main(
     }
     let t = lid.x;
     let base = row * p.cols;
-    var mx = -3.4028235e38;
+    var mx = -3.4028234663852886e38;
     for (var i = t; i < p.cols; i += LANES) {
         mx = max(mx, x[base + i]);
     }

@@ -14,11 +14,12 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arbitre_gguf::GgmlType;
+pub use arbitre_kernels::GpuContext;
 use arbitre_kernels::graph::{GpuTensor, GpuWeights, Recorder, RecorderStats};
 use arbitre_kernels::ops::attention::{AttentionShape, KvCache};
 use arbitre_kernels::ops::elementwise::RopeShape;
 use arbitre_kernels::wgpu;
-use arbitre_kernels::{GpuContext, KernelError, WeightType};
+use arbitre_kernels::{KernelError, WeightType};
 
 use super::{AttnShape, Backend, KvSlot, Rope};
 use crate::config::RopeStyle;

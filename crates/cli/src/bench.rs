@@ -1,0 +1,253 @@
+//! `arbitre bench`: prefill and decode speed of one model file, the way the page's bench mode
+//! measures it (same synthetic prompt, greedy, end-of-generation ignored), repeated, with the
+//! median and the spread, and the peak resident memory of the process.
+//!
+//! Thread count: candle's CPU kernels size their pool once, from `CANDLE_NUM_THREADS` (else
+//! `RAYON_NUM_THREADS`, else the physical core count), on first use. Changing the environment
+//! of a running process is `unsafe` in Rust 2024, so `--threads N` re-runs this same command in
+//! a child process with both variables set to N.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use arbitre_engine::{Backend, CpuBackend, Engine, GenStats, GenerateOptions, SamplingParams, WebGpuBackend};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+/// Text repeated to build a synthetic prompt of an exact length: the same text as the page's
+/// bench mode (crates/app/src/worker.rs), so both runs see the same token ids.
+const BENCH_TEXT: &str = "The quick brown fox jumps over the lazy dog while the committee reviews the quarterly \
+    report on invoices, support tickets and contract data, and everyone agrees to meet again next week. ";
+
+/// The environment variables candle reads for its thread pool, in the order it reads them.
+const THREAD_VARS: [&str; 2] = ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"];
+
+/// Where the benchmark runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchBackend {
+    /// The CPU (SIMD quantized kernels).
+    Cpu,
+    /// The GPU through wgpu and arbitre's WGSL kernels.
+    Webgpu,
+}
+
+/// Arguments of `arbitre bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    /// A GGUF file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BenchBackend::Cpu)]
+    backend: BenchBackend,
+    /// CPU threads (default: candle's choice, the physical core count).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Prompt length in tokens (BOS included), prefilled in one pass.
+    #[arg(long, default_value_t = 64)]
+    prompt_tokens: usize,
+    /// Tokens generated after the prompt.
+    #[arg(long, default_value_t = 64)]
+    gen_tokens: usize,
+    /// Timed runs; the report gives their median, minimum and maximum.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Untimed runs first (page faults, caches, pipeline compilation).
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// KV cache size (default: the engine's, as in the page).
+    #[arg(long)]
+    n_ctx: Option<usize>,
+    /// Print one JSON object on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `arbitre bench`.
+pub fn bench(a: BenchArgs) -> Result<()> {
+    if let Some(n) = a.threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        let wanted = n.to_string();
+        if THREAD_VARS.iter().any(|v| std::env::var(v).ok().as_deref() != Some(wanted.as_str())) {
+            return rerun_with_threads(&wanted);
+        }
+    }
+    let bytes = std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
+    let file_bytes = bytes.len();
+    let load_start = std::time::Instant::now();
+    match a.backend {
+        BenchBackend::Cpu => {
+            let engine =
+                Engine::from_gguf_bytes(CpuBackend, bytes).with_context(|| format!("loading {}", a.model.display()))?;
+            measure(&engine, &a, file_bytes, load_start)
+        }
+        BenchBackend::Webgpu => {
+            let gpu = WebGpuBackend::request_blocking().context("--backend webgpu")?;
+            let engine =
+                Engine::from_gguf_bytes(gpu, bytes).with_context(|| format!("loading {}", a.model.display()))?;
+            measure(&engine, &a, file_bytes, load_start)
+        }
+    }
+}
+
+/// Runs this same command again with candle's thread variables set, and exits with its status.
+fn rerun_with_threads(n: &str) -> Result<()> {
+    let exe = std::env::current_exe().context("cannot find the arbitre executable to set the thread count")?;
+    let mut cmd = Command::new(exe);
+    cmd.args(std::env::args_os().skip(1));
+    for v in THREAD_VARS {
+        cmd.env(v, n);
+    }
+    let status = cmd.status().context("re-running with the thread count set")?;
+    if !status.success() {
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    Ok(())
+}
+
+/// The threads candle's pool will use: the variables it reads, else its default.
+fn effective_threads() -> (usize, &'static str) {
+    for v in THREAD_VARS {
+        if let Some(n) = std::env::var(v).ok().and_then(|s| s.parse::<usize>().ok()).filter(|&n| n > 0) {
+            return (n, v);
+        }
+    }
+    (std::thread::available_parallelism().map(usize::from).unwrap_or(1), "default")
+}
+
+/// BOS, then the benchmark text's tokens repeated, cut to exactly `n` tokens.
+fn synthetic_prompt<B: Backend>(engine: &Engine<B>, n: usize) -> Result<Vec<u32>> {
+    let mut ids: Vec<u32> = engine.tokenizer.bos().into_iter().collect();
+    let body = engine.tokenizer.encode(BENCH_TEXT, false, false)?;
+    if body.is_empty() {
+        bail!("the tokenizer produced no tokens for the benchmark text");
+    }
+    while ids.len() < n {
+        let need = n - ids.len();
+        ids.extend(body.iter().take(need));
+    }
+    ids.truncate(n.max(1));
+    Ok(ids)
+}
+
+fn one_run<B: Backend>(engine: &Engine<B>, prompt: &[u32], a: &BenchArgs) -> Result<GenStats> {
+    let options = GenerateOptions {
+        sampling: SamplingParams { temperature: 0.0, ..SamplingParams::default() },
+        max_tokens: a.gen_tokens,
+        stop: Vec::new(),
+        ignore_eos: true,
+        n_ctx: a.n_ctx,
+    };
+    let mut run = engine.generate_ids(prompt.to_vec(), options)?;
+    run.run_to_end()?;
+    let s = run.stats().clone();
+    if s.generated_tokens != a.gen_tokens {
+        bail!("generated {} tokens instead of {} (context window too small?)", s.generated_tokens, a.gen_tokens);
+    }
+    Ok(s)
+}
+
+/// Median, minimum and maximum.
+fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    (median, v.first().copied().unwrap_or(0.0), v.last().copied().unwrap_or(0.0))
+}
+
+/// Peak resident set size of this process in bytes (Linux `VmHWM`), if known.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn measure<B: Backend>(
+    engine: &Engine<B>,
+    a: &BenchArgs,
+    file_bytes: usize,
+    load_start: std::time::Instant,
+) -> Result<()> {
+    let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
+    if a.repeat == 0 {
+        bail!("--repeat must be at least 1");
+    }
+    if a.gen_tokens < 2 {
+        bail!("--gen-tokens must be at least 2 (decode speed is measured after the first token)");
+    }
+    let prompt = synthetic_prompt(engine, a.prompt_tokens)?;
+    for _ in 0..a.warmup {
+        one_run(engine, &prompt, a)?;
+    }
+    let runs = (0..a.repeat).map(|_| one_run(engine, &prompt, a)).collect::<Result<Vec<_>>>()?;
+    let prefill: Vec<f64> = runs.iter().map(|s| s.prefill_tps).collect();
+    let decode: Vec<f64> = runs.iter().map(|s| s.decode_tps).collect();
+    let ttft: Vec<f64> = runs.iter().map(|s| s.ttft_ms).collect();
+    let (p_med, p_min, p_max) = spread(&prefill);
+    let (d_med, d_min, d_max) = spread(&decode);
+    let (t_med, _, _) = spread(&ttft);
+    let (threads, threads_from) = effective_threads();
+    let backend = engine.model.backend().name();
+    let rss = peak_rss_bytes();
+    if a.json {
+        let out = json!({
+            "model": a.model.display().to_string(),
+            "backend": backend,
+            "threads": threads,
+            "threads_from": threads_from,
+            "prompt_tokens": prompt.len(),
+            "prompt_ids": prompt,
+            "generated_tokens": a.gen_tokens,
+            "repeat": a.repeat,
+            "warmup": a.warmup,
+            "file_bytes": file_bytes,
+            "weight_bytes": engine.model.weight_bytes(),
+            "load_ms": load_ms,
+            "ttft_ms_median": t_med,
+            "prefill_tps": { "median": p_med, "min": p_min, "max": p_max, "runs": prefill },
+            "decode_tps": { "median": d_med, "min": d_min, "max": d_max, "runs": decode },
+            "peak_rss_bytes": rss,
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "{} on {backend}, {threads} thread(s) ({threads_from}); prompt {} tok, generated {} tok, {} run(s) after {} warm-up",
+            a.model.display(),
+            prompt.len(),
+            a.gen_tokens,
+            a.repeat,
+            a.warmup
+        );
+        println!("  load     {load_ms:9.1} ms ({file_bytes} bytes)");
+        println!("  prefill  {p_med:9.1} tok/s  (min {p_min:.1}, max {p_max:.1}); ttft median {t_med:.1} ms");
+        println!("  decode   {d_med:9.1} tok/s  (min {d_min:.1}, max {d_max:.1})");
+        match rss {
+            Some(b) => println!("  peak RSS {:9.1} MiB", b as f64 / (1024.0 * 1024.0)),
+            None => println!("  peak RSS unknown (no /proc/self/status)"),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spread;
+
+    #[test]
+    fn spread_gives_median_min_max() {
+        assert_eq!(spread(&[3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
+        assert_eq!(spread(&[4.0, 1.0, 2.0, 3.0]), (2.5, 1.0, 4.0));
+        assert_eq!(spread(&[]), (0.0, 0.0, 0.0));
+    }
+}
