@@ -178,3 +178,22 @@ test('Stop mid-run ends in done with the partial text', async () => {
   assert.match(await page.locator('[data-testid="local-stats"]').textContent(), /cancelled/);
   await page.close();
 });
+
+test('a download whose sha256 differs from the pinned one is refused and not stored', async () => {
+  await server.reset();
+  const page = await browser.context.newPage();
+  const url = `${storiesUrl()}?variant=bad-sha`;
+  await page.goto(link({ model: url, sha256: '0'.repeat(64), max_tokens: 10, backend: 'cpu', run: 1 }));
+  assert.equal(await waitForState(page, ['done', 'error']), 'error');
+  const message = await text(page, 'local-error');
+  assert.match(message, /sha256 mismatch/, message);
+  assert.match(message, /270cba1b/, 'the actual digest is shown');
+  await page.close();
+  // Not cached: a second try downloads again.
+  const again = await browser.context.newPage();
+  await again.goto(link({ model: url, sha256: '270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d', max_tokens: 200, temperature: 0, backend: 'cpu', run: 1 }));
+  assert.equal(await waitForState(again, ['done', 'error']), 'done', await text(again, 'local-pane'));
+  assert.equal(await text(again, 'local-output'), expected);
+  assert.equal((await server.requests())['/fixtures/stories260K/stories260K.gguf'], 2);
+  await again.close();
+});

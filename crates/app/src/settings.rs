@@ -26,6 +26,8 @@ pub struct RunSettings {
     pub backend: BackendChoice,
     /// Keep generating past end-of-generation tokens.
     pub ignore_eos: bool,
+    /// Expected sha256 of a model given by URL (catalog models carry their own).
+    pub sha256: Option<String>,
     /// Benchmark mode: a synthetic prompt of `prompt_tokens` tokens.
     pub bench: bool,
     /// Prompt length in benchmark mode.
@@ -44,6 +46,7 @@ impl Default for RunSettings {
             stop: Vec::new(),
             backend: BackendChoice::Auto,
             ignore_eos: false,
+            sha256: None,
             bench: false,
             prompt_tokens: 64,
         }
@@ -151,6 +154,14 @@ impl RunSettings {
                     None => w.push(format!("ignored backend={v:?}: expected auto, webgpu or cpu")),
                 },
                 "ignore_eos" => s.ignore_eos = parse_bool(v),
+                "sha256" => {
+                    let hex = v.trim().to_ascii_lowercase();
+                    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        s.sha256 = Some(hex);
+                    } else {
+                        w.push(format!("ignored sha256={v:?}: expected 64 hex digits"));
+                    }
+                }
                 "bench" => s.bench = parse_bool(v),
                 "prompt_tokens" => {
                     if let Some(n) = parse_num::<usize>(k, v, w) {
@@ -215,6 +226,9 @@ impl RunSettings {
         if self.ignore_eos {
             out.push(("ignore_eos", "1".into()));
         }
+        if let Some(h) = &self.sha256 {
+            out.push(("sha256", h.clone()));
+        }
         if self.bench {
             out.push(("bench", "1".into()));
             out.push(("prompt_tokens", self.prompt_tokens.to_string()));
@@ -256,6 +270,7 @@ mod tests {
             stop: vec!["\n\n".into(), "END".into()],
             backend: BackendChoice::Webgpu,
             ignore_eos: true,
+            sha256: Some("ab".repeat(32)),
             bench: true,
             prompt_tokens: 128,
         };

@@ -130,6 +130,11 @@ fn catalog() -> Vec<CatalogModel> {
 /// Where a model can be fetched from: the copy served beside the page first (development and
 /// self-hosted deployments), then the Hub.
 fn source_for(model: &str, catalog: &[CatalogModel]) -> ModelSource {
+    source_with_sha(model, catalog, None)
+}
+
+/// Like [`source_for`], with the expected sha256 of a model given by URL.
+fn source_with_sha(model: &str, catalog: &[CatalogModel], sha256: Option<&str>) -> ModelSource {
     if let Some(m) = catalog.iter().find(|m| m.id == model) {
         let mut urls = Vec::new();
         if let Some(fixture) = &m.fixture {
@@ -140,7 +145,7 @@ fn source_for(model: &str, catalog: &[CatalogModel]) -> ModelSource {
         ModelSource::Url { urls, sha256: m.sha256.clone(), size_bytes: Some(m.size_bytes), label: m.name.clone() }
     } else {
         let label = model.rsplit('/').next().unwrap_or(model).split('?').next().unwrap_or(model).to_string();
-        ModelSource::Url { urls: vec![model.to_string()], sha256: None, size_bytes: None, label }
+        ModelSource::Url { urls: vec![model.to_string()], sha256: sha256.map(str::to_string), size_bytes: None, label }
     }
 }
 
@@ -279,7 +284,7 @@ fn start_load(rt: &Rc<RefCell<Runtime>>, settings: &RunSettings, pane: &UseReduc
         None => {
             let cat = catalog();
             let model = if settings.model.is_empty() { default_model(&cat) } else { settings.model.clone() };
-            source_for(&model, &cat)
+            source_with_sha(&model, &cat, settings.sha256.as_deref())
         }
     };
     r.loading = Some((id, key));
