@@ -1155,6 +1155,34 @@ fn render_chart(chart: &Chart) -> Html {
     }
 }
 
+/// The cost form's state plus a mirror updated synchronously, so that events arriving before
+/// the next render (fast typing, automation) build on each other instead of on a stale copy.
+#[derive(Clone)]
+struct FormHandle {
+    state: UseStateHandle<CostForm>,
+    latest: Rc<RefCell<CostForm>>,
+}
+
+impl std::ops::Deref for FormHandle {
+    type Target = CostForm;
+
+    fn deref(&self) -> &CostForm {
+        &self.state
+    }
+}
+
+impl FormHandle {
+    /// The newest value, including updates not rendered yet.
+    fn current(&self) -> CostForm {
+        self.latest.borrow().clone()
+    }
+
+    fn set(&self, next: CostForm) {
+        *self.latest.borrow_mut() = next.clone();
+        self.state.set(next);
+    }
+}
+
 /// The price table, projections (chart and totals) and the decision grid.
 #[component]
 pub fn CostPanel(props: &CostProps) -> Html {
@@ -1163,6 +1191,9 @@ pub fn CostPanel(props: &CostProps) -> Html {
         let (table, volume, horizon) = (workbench.table.clone(), props.volume, props.horizon);
         use_state(move || CostForm::new(&table, volume, horizon))
     };
+    let latest = use_mut_ref(|| (*form).clone());
+    *latest.borrow_mut() = (*form).clone();
+    let form = FormHandle { state: form, latest };
     {
         let on_projection = props.on_projection.clone();
         use_effect_with((form.volume, form.horizon), move |v| on_projection.emit(*v));
@@ -1173,7 +1204,7 @@ pub fn CostPanel(props: &CostProps) -> Html {
     let set = |f: fn(&mut CostForm, &Event)| {
         let form = form.clone();
         Callback::from(move |e: Event| {
-            let mut next = (*form).clone();
+            let mut next = form.current();
             f(&mut next, &e);
             form.set(next);
         })
@@ -1181,7 +1212,7 @@ pub fn CostPanel(props: &CostProps) -> Html {
     let set_input = |f: fn(&mut CostForm, String)| {
         let form = form.clone();
         Callback::from(move |e: InputEvent| {
-            let mut next = (*form).clone();
+            let mut next = form.current();
             f(&mut next, e.target_unchecked_into::<HtmlInputElement>().value());
             form.set(next);
         })
@@ -1241,7 +1272,7 @@ pub fn CostPanel(props: &CostProps) -> Html {
             let on_pick = {
                 let (form, key) = (form.clone(), key.clone());
                 Callback::from(move |_: Event| {
-                    let mut next = (*form).clone();
+                    let mut next = form.current();
                     if is_picked {
                         next.picked.retain(|k| *k != key);
                         if !next.unpicked.contains(&key) {
@@ -1286,7 +1317,7 @@ pub fn CostPanel(props: &CostProps) -> Html {
     let on_add_price = {
         let (form, wb) = (form.clone(), workbench.dispatcher());
         Callback::from(move |_: MouseEvent| {
-            let mut next = (*form).clone();
+            let mut next = form.current();
             let parsed = (PricePerMTok::parse(&next.add_input), PricePerMTok::parse(&next.add_output));
             let (provider, model) = (next.add_provider.trim().to_string(), next.add_model.trim().to_string());
             match parsed {
@@ -1325,7 +1356,7 @@ pub fn CostPanel(props: &CostProps) -> Html {
         let (form, wb, on_net) = (form.clone(), workbench.dispatcher(), props.on_net.clone());
         Callback::from(move |_: MouseEvent| {
             let url = form.import_url.trim().to_string();
-            let mut next = (*form).clone();
+            let mut next = form.current();
             next.import_status = Some((true, format!("Fetching {url}…")));
             form.set(next.clone());
             let (form, wb, on_net) = (form.clone(), wb.clone(), on_net.clone());
@@ -1361,7 +1392,7 @@ pub fn CostPanel(props: &CostProps) -> Html {
             let Some(file) = input.files().and_then(|l| l.get(0)) else { return };
             let (form, wb) = (form.clone(), wb.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let mut next = (*form).clone();
+                let mut next = form.current();
                 let text = JsFuture::from(file.text()).await.ok().and_then(|v| v.as_string());
                 next.import_status = Some(match text {
                     Some(t) => apply_import(&t, &format!("imported file {}", file.name()), None, &wb),

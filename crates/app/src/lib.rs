@@ -13,6 +13,6 @@ pub mod ui;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;
 
-pub mod costs;
 #[cfg(target_arch = "wasm32")]
 pub mod compare;
+pub mod costs;

@@ -378,6 +378,34 @@ fn input_value(e: &web_sys::Event) -> String {
     e.target_unchecked_into::<HtmlInputElement>().value()
 }
 
+/// A state handle plus a mirror updated synchronously, so that events arriving before the next
+/// render build on each other instead of on a stale copy.
+#[derive(Clone)]
+struct Latest<T: Clone + 'static> {
+    state: UseStateHandle<T>,
+    latest: Rc<RefCell<T>>,
+}
+
+impl<T: Clone + 'static> std::ops::Deref for Latest<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.state
+    }
+}
+
+impl<T: Clone + 'static> Latest<T> {
+    /// The newest value, including updates not rendered yet.
+    fn current(&self) -> T {
+        self.latest.borrow().clone()
+    }
+
+    fn set(&self, next: T) {
+        *self.latest.borrow_mut() = next.clone();
+        self.state.set(next);
+    }
+}
+
 #[component]
 fn App() -> Html {
     let pairs = use_memo((), |_| query_pairs());
@@ -394,6 +422,7 @@ fn App() -> Html {
     });
     let settings_ref = use_mut_ref(|| (*settings).clone());
     *settings_ref.borrow_mut() = (*settings).clone();
+    let settings = Latest { state: settings, latest: settings_ref.clone() };
     let pane = use_reducer(PaneState::default);
     let cache = use_state(CacheView::default);
     let net = use_reducer(NetLog::default);
@@ -430,7 +459,7 @@ fn App() -> Html {
     let update = |f: fn(&mut RunSettings, String)| {
         let settings = settings.clone();
         Callback::from(move |e: web_sys::Event| {
-            let mut s = (*settings).clone();
+            let mut s = settings.current();
             f(&mut s, input_value(&e));
             settings.set(s);
         })
@@ -438,7 +467,7 @@ fn App() -> Html {
     let on_prompt = {
         let settings = settings.clone();
         Callback::from(move |e: InputEvent| {
-            let mut s = (*settings).clone();
+            let mut s = settings.current();
             s.prompt = e.target_unchecked_into::<HtmlTextAreaElement>().value();
             settings.set(s);
         })
@@ -452,7 +481,7 @@ fn App() -> Html {
             }
             rt.borrow_mut().local_file = None;
             local_name.set(None);
-            let mut s = (*settings).clone();
+            let mut s = settings.current();
             s.model = v;
             settings.set(s);
         })
@@ -466,7 +495,7 @@ fn App() -> Html {
             }
             rt.borrow_mut().local_file = None;
             local_name.set(None);
-            let mut s = (*settings).clone();
+            let mut s = settings.current();
             s.model = v;
             settings.set(s);
         })
@@ -501,7 +530,7 @@ fn App() -> Html {
         let settings = settings.clone();
         Callback::from(move |e: web_sys::Event| {
             let v = e.target_unchecked_into::<HtmlSelectElement>().value();
-            let mut s = (*settings).clone();
+            let mut s = settings.current();
             s.backend = BackendChoice::parse(&v).unwrap_or_default();
             settings.set(s);
         })
@@ -556,7 +585,7 @@ fn App() -> Html {
     let on_chat = {
         let settings = settings.clone();
         Callback::from(move |e: web_sys::Event| {
-            let mut s = (*settings).clone();
+            let mut s = settings.current();
             s.chat = e.target_unchecked_into::<HtmlInputElement>().checked();
             settings.set(s);
         })
@@ -716,7 +745,11 @@ fn App() -> Html {
 
     let local_result = match (&p.stats, p.status) {
         (Some(stats), PaneStatus::Done) => Some(LocalResult {
-            label: p.model.as_ref().map(|m| format!("{} ({})", m.label, m.quant)).unwrap_or_else(|| "local model".into()),
+            label: p
+                .model
+                .as_ref()
+                .map(|m| format!("{} ({})", m.label, m.quant))
+                .unwrap_or_else(|| "local model".into()),
             text: p.output.clone(),
             stats: stats.clone(),
         }),

@@ -13,8 +13,8 @@ use arbitre_engine::{
     Backend, CpuBackend, Engine, GenerateOptions, Generator, Message, SamplingParams, Step, StopReason, WebGpuBackend,
 };
 use arbitre_protocol::{
-    BackendChoice, BackendInfo, CacheEntry, ErrorKind, Event, LoadPhase, ModelInfo, ModelSource, NetEntry, Prompt, Request,
-    RequestId, RunStats, Sampling, WireError, decode_request, encode_event,
+    BackendChoice, BackendInfo, CacheEntry, ErrorKind, Event, LoadPhase, ModelInfo, ModelSource, NetEntry, Prompt,
+    Request, RequestId, RunStats, Sampling, WireError, decode_request, encode_event,
 };
 use js_sys::{Array, Promise, Reflect, Uint8Array};
 use sha2::{Digest, Sha256};
@@ -362,7 +362,8 @@ async fn choose_backend(choice: BackendChoice) -> (BackendInfo, Option<WebGpuBac
         return (cpu_info(Some(format!("WebGPU unavailable: {why}; running on the CPU"))), None);
     }
     let probe_name = probe.unwrap_or_default();
-    let software = ["swiftshader", "llvmpipe", "lavapipe", "software"].iter().any(|s| probe_name.to_lowercase().contains(s));
+    let software =
+        ["swiftshader", "llvmpipe", "lavapipe", "software"].iter().any(|s| probe_name.to_lowercase().contains(s));
     if choice == BackendChoice::Auto && software {
         let why = format!(
             "the only WebGPU adapter is a software renderer ({probe_name}), slower than the CPU path; choose WebGPU to use it anyway"

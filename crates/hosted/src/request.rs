@@ -449,9 +449,13 @@ mod tests {
 
     #[test]
     fn llama_cpp_extensions_go_only_to_servers_that_take_them() {
-        let llama = build_request(&spec(ProviderId::LlamaCpp, Some("http://127.0.0.1:8080/v1"), None)).expect("request");
+        let llama =
+            build_request(&spec(ProviderId::LlamaCpp, Some("http://127.0.0.1:8080/v1"), None)).expect("request");
         let b = body(&llama);
-        assert_eq!((b["top_k"].clone(), b["min_p"].clone(), b["repeat_penalty"].clone()), (json!(40), json!(0.05), json!(1.0)));
+        assert_eq!(
+            (b["top_k"].clone(), b["min_p"].clone(), b["repeat_penalty"].clone()),
+            (json!(40), json!(0.05), json!(1.0))
+        );
         let vllm = build_request(&spec(ProviderId::Vllm, Some("http://127.0.0.1:8000/v1"), None)).expect("request");
         assert_eq!(body(&vllm)["repetition_penalty"], json!(1.0));
         let openai = build_request(&spec(ProviderId::OpenAi, None, Some("sk-x"))).expect("request");

@@ -15,6 +15,10 @@ pub enum WeightType {
     F16,
     /// Blocks of 32: f16 scale `d` and 16 bytes of nibbles, `w = d * (q - 8)`.
     Q4_0,
+    /// Blocks of 32 (22 bytes): f16 scale `d`, 4 bytes holding each weight's fifth bit, 16
+    /// bytes of nibbles, `w = d * (q - 16)`. llama.cpp's Q4_K_M files use it for rows that are
+    /// not a multiple of 256 (SmolLM2-135M's 576).
+    Q5_0,
     /// Blocks of 32: f16 scale `d` and 32 signed bytes, `w = d * q`.
     Q8_0,
     /// Super-blocks of 256 (144 bytes): f16 `d`, f16 `dmin`, 12 bytes of packed 6-bit
@@ -29,7 +33,8 @@ pub enum WeightType {
 
 impl WeightType {
     /// Every type, for tests and tables.
-    pub const ALL: [WeightType; 7] = [Self::F32, Self::F16, Self::Q4_0, Self::Q8_0, Self::Q4K, Self::Q5K, Self::Q6K];
+    pub const ALL: [WeightType; 8] =
+        [Self::F32, Self::F16, Self::Q4_0, Self::Q5_0, Self::Q8_0, Self::Q4K, Self::Q5K, Self::Q6K];
 
     /// The ggml/GGUF name ("Q4_K").
     pub fn name(self) -> &'static str {
@@ -37,6 +42,7 @@ impl WeightType {
             Self::F32 => "F32",
             Self::F16 => "F16",
             Self::Q4_0 => "Q4_0",
+            Self::Q5_0 => "Q5_0",
             Self::Q8_0 => "Q8_0",
             Self::Q4K => "Q4_K",
             Self::Q5K => "Q5_K",
@@ -50,6 +56,7 @@ impl WeightType {
             Self::F32 => 0,
             Self::F16 => 1,
             Self::Q4_0 => 2,
+            Self::Q5_0 => 6,
             Self::Q8_0 => 8,
             Self::Q4K => 12,
             Self::Q5K => 13,
@@ -66,7 +73,7 @@ impl WeightType {
     pub fn block_elems(self) -> usize {
         match self {
             Self::F32 | Self::F16 => 1,
-            Self::Q4_0 | Self::Q8_0 => 32,
+            Self::Q4_0 | Self::Q5_0 | Self::Q8_0 => 32,
             Self::Q4K | Self::Q5K | Self::Q6K => 256,
         }
     }
@@ -77,6 +84,7 @@ impl WeightType {
             Self::F32 => 4,
             Self::F16 => 2,
             Self::Q4_0 => 18,
+            Self::Q5_0 => 22,
             Self::Q8_0 => 34,
             Self::Q4K => 144,
             Self::Q5K => 176,
@@ -153,6 +161,17 @@ pub fn dequantize_row(ty: WeightType, bytes: &[u8], cols: usize) -> Vec<f32> {
                 let qs = &b[2..18];
                 y.extend(qs.iter().map(|&q| (i32::from(q & 0xF) - 8) as f32 * d));
                 y.extend(qs.iter().map(|&q| (i32::from(q >> 4) - 8) as f32 * d));
+            }
+        }
+        WeightType::Q5_0 => {
+            for b in bytes.chunks_exact(22) {
+                let d = f16_le(b, 0);
+                let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+                let qs = &b[6..22];
+                let lo = |j: usize| i32::from(qs[j] & 0xF) | ((((qh >> j) << 4) & 0x10) as i32);
+                let hi = |j: usize| i32::from(qs[j] >> 4) | (((qh >> (j + 12)) & 0x10) as i32);
+                y.extend((0..16).map(|j| (lo(j) - 16) as f32 * d));
+                y.extend((0..16).map(|j| (hi(j) - 16) as f32 * d));
             }
         }
         WeightType::Q8_0 => {

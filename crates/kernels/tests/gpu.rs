@@ -28,6 +28,7 @@ const TOLERANCES: &[(&str, f32, f32)] = &[
     ("F32", 1e-5, 2e-5),
     ("F16", 1e-5, 2e-5),
     ("Q4_0", 1e-5, 2e-5),
+    ("Q5_0", 1e-5, 2e-5),
     ("Q8_0", 1e-5, 2e-5),
     ("Q4_K", 1e-5, 2e-5),
     ("Q5_K", 1e-5, 2e-5),
@@ -122,6 +123,7 @@ fn random_weights(ty: WeightType, rows: usize, cols: usize, seed: u64) -> Vec<u8
         WeightType::F32 => &[],
         WeightType::F16 => &[(0, 13)],
         WeightType::Q4_0 => &[(0, 10)],
+        WeightType::Q5_0 => &[(0, 10)],
         WeightType::Q8_0 => &[(0, 6)],
         WeightType::Q4K | WeightType::Q5K => &[(0, 4), (2, 4)],
         WeightType::Q6K => &[(208, 4)],
@@ -348,6 +350,13 @@ fn reference_dequantizers_match_hand_decoded_blocks() {
     b.extend([0x9f; 16]);
     let y = quant::dequantize_row(WeightType::Q4_0, &b, 32);
     assert_eq!((y[0], y[15], y[16], y[31]), (3.5, 3.5, 0.5, 0.5));
+    // Q5_0: d = 0.5, qh bit 0 (weight 0) and bit 16 (weight 16) set, byte 0x9f everywhere:
+    // weight 0 = (15 | 16) - 16 = 15, weight 1 = 15 - 16 = -1, weight 16 = (9 | 16) - 16 = 9,
+    // weight 17 = 9 - 16 = -7.
+    let mut b = vec![0x00, 0x38, 0x01, 0x00, 0x01, 0x00];
+    b.extend([0x9f; 16]);
+    let y = quant::dequantize_row(WeightType::Q5_0, &b, 32);
+    assert_eq!((y[0], y[1], y[16], y[17]), (7.5, -0.5, 4.5, -3.5));
     // Q4_K: d = 1, dmin = 2; sub-block 0 scale 3 min 1, sub-block 4 scale 5 | 2 << 4, min 6.
     let mut b = vec![0u8; 144];
     b[0..4].copy_from_slice(&[0x00, 0x3c, 0x00, 0x40]);

@@ -1,7 +1,8 @@
 // Weight decoding shared by matvec, matmul and get_rows: their sources are this file followed
 // by the op's own file. The weights are raw GGUF bytes bound as u32 words at binding 0;
 // `WTYPE` (a pipeline override, the ggml type id) picks the layout:
-//   0 F32, 1 F16, 2 Q4_0 (18-byte blocks of 32), 8 Q8_0 (34-byte blocks of 32),
+//   0 F32, 1 F16, 2 Q4_0 (18-byte blocks of 32), 6 Q5_0 (22-byte blocks of 32),
+//   8 Q8_0 (34-byte blocks of 32),
 //   12 Q4_K (144-byte super-blocks of 256), 13 Q5_K (176), 14 Q6_K (210).
 // Every f16 is decoded with integer ops (no shader-f16) and every product is f32, in the
 // order ggml's dequantize_row_* uses.
@@ -42,6 +43,7 @@ fn block_bytes() -> u32 {
         case 0u: { return 4u; }
         case 1u: { return 2u; }
         case 2u: { return 18u; }
+        case 6u: { return 22u; }
         case 8u: { return 34u; }
         case 12u: { return 144u; }
         case 13u: { return 176u; }
@@ -90,6 +92,18 @@ fn chunk(base: u32, c: u32, cols: u32) -> array<f32, 32> {
             let q = byte_at(bb + 2u + j);
             out[j] = f32(i32(q & 0xfu) - 8) * d;
             out[j + 16u] = f32(i32(q >> 4u) - 8) * d;
+        }
+    } else if (WTYPE == 6u) {
+        // Q5_0: the fifth bit of weight j is bit j of the 32-bit qh (bytes 2..6, unaligned).
+        let bb = base + c * 22u;
+        let d = f16_at(bb);
+        let qh = byte_at(bb + 2u) | (byte_at(bb + 3u) << 8u) | (byte_at(bb + 4u) << 16u) | (byte_at(bb + 5u) << 24u);
+        for (var j = 0u; j < 16u; j++) {
+            let q = byte_at(bb + 6u + j);
+            let x0 = (q & 0xfu) | (((qh >> j) << 4u) & 0x10u);
+            let x1 = (q >> 4u) | ((qh >> (j + 12u)) & 0x10u);
+            out[j] = f32(i32(x0) - 16) * d;
+            out[j + 16u] = f32(i32(x1) - 16) * d;
         }
     } else if (WTYPE == 8u) {
         let bb = base + c * 34u;

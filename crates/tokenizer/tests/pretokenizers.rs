@@ -40,7 +40,13 @@ fn check(pre: &str) {
             failures.push(format!("{text:?}\n  llama.cpp {want:?}\n  arbitre   {got:?}"));
         }
     }
-    assert!(failures.is_empty(), "pre = {pre}: {} of {} texts differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "pre = {pre}: {} of {} texts differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

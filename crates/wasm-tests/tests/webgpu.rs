@@ -7,7 +7,8 @@ use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_config
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const STORIES: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/stories260K/stories260K.gguf"));
+const STORIES: &[u8] =
+    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/stories260K/stories260K.gguf"));
 const EXPECTED: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/stories260K/expected_t0_n200.txt"));
 
@@ -41,7 +42,12 @@ async fn stories260k_greedy_on_webgpu_is_byte_exact() {
     };
     console_log!("WebGPU ({adapter}): first ids {:?}", &ids[..ids.len().min(10)]);
     let errors = errors.lock().map(|v| v.clone()).unwrap_or_default();
-    assert!(errors.is_empty(), "WebGPU reported {} errors, first: {}", errors.len(), errors.first().cloned().unwrap_or_default());
+    assert!(
+        errors.is_empty(),
+        "WebGPU reported {} errors, first: {}",
+        errors.len(),
+        errors.first().cloned().unwrap_or_default()
+    );
     assert_eq!(reason, StopReason::MaxTokens);
     assert_eq!(text, EXPECTED);
 }

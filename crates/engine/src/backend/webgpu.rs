@@ -164,7 +164,14 @@ impl WebGpuBackend {
 fn weight_type(t: &RawTensor<'_>, op: &'static str) -> Result<WeightType> {
     let supported = matches!(
         t.dtype,
-        GgmlType::F32 | GgmlType::F16 | GgmlType::Q4_0 | GgmlType::Q8_0 | GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K
+        GgmlType::F32
+            | GgmlType::F16
+            | GgmlType::Q4_0
+            | GgmlType::Q5_0
+            | GgmlType::Q8_0
+            | GgmlType::Q4K
+            | GgmlType::Q5K
+            | GgmlType::Q6K
     );
     match WeightType::from_ggml_id(t.dtype.id()) {
         Some(ty) if supported => Ok(ty),
