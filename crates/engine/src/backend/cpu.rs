@@ -57,11 +57,11 @@ enum MatrixKind {
     Blocks(Box<dyn QuantizedType>),
 }
 
-/// Per-layer key and value rows, `[n_ctx, kv_dim]` each, stored in f16 as llama.cpp does by
-/// default (half the memory, and the same rounding as the reference).
+/// Per-layer key and value rows, `[n_ctx, kv_dim]` each, rounded to f16 as llama.cpp's default
+/// cache does (the same numbers as the reference) and held as f32, so reads need no conversion.
 pub struct CpuKvCache {
-    keys: Vec<Vec<f16>>,
-    values: Vec<Vec<f16>>,
+    keys: Vec<Vec<f32>>,
+    values: Vec<Vec<f32>>,
     kv_dim: usize,
     n_ctx: usize,
 }
@@ -152,8 +152,8 @@ impl Backend for CpuBackend {
 
     fn kv_cache(&self, n_layer: usize, n_ctx: usize, kv_dim: usize) -> Result<CpuKvCache> {
         Ok(CpuKvCache {
-            keys: vec![vec![f16::ZERO; n_ctx * kv_dim]; n_layer],
-            values: vec![vec![f16::ZERO; n_ctx * kv_dim]; n_layer],
+            keys: vec![vec![0.0; n_ctx * kv_dim]; n_layer],
+            values: vec![vec![0.0; n_ctx * kv_dim]; n_layer],
             kv_dim,
             n_ctx,
         })
@@ -264,7 +264,10 @@ impl Backend for CpuBackend {
             return Err(err(format!("position {} is past the context of {}", pos + n_tok, cache.n_ctx)));
         }
         let (keys, values) = (&mut cache.keys[layer], &mut cache.values[layer]);
-        let to_f16 = |dst: &mut [f16], src: &[f32]| dst.iter_mut().zip(src).for_each(|(d, s)| *d = f16::from_f32(*s));
+        // Rounded to f16 on the way in, kept as f32: the same numbers as an f16 cache without
+        // converting every element again on every read.
+        let to_f16 =
+            |dst: &mut [f32], src: &[f32]| dst.iter_mut().zip(src).for_each(|(d, s)| *d = f16::from_f32(*s).to_f32());
         to_f16(&mut keys[pos * kv_dim..(pos + n_tok) * kv_dim], &k.data);
         to_f16(&mut values[pos * kv_dim..(pos + n_tok) * kv_dim], &v.data);
 
@@ -287,7 +290,7 @@ impl Backend for CpuBackend {
                 }
                 for (j, s) in scores[..n_past].iter_mut().enumerate() {
                     let kh = &keys[j * kv_dim + kv_off..j * kv_dim + kv_off + head_dim];
-                    *s = qh.iter().zip(kh).map(|(a, b)| a * b.to_f32()).sum::<f32>() * score_scale;
+                    *s = qh.iter().zip(kh).map(|(a, b)| a * b).sum::<f32>() * score_scale;
                 }
                 softmax(&mut scores[..n_past]);
                 row.fill(0.0);
@@ -295,7 +298,7 @@ impl Backend for CpuBackend {
                     let p = f16::from_f32(p).to_f32();
                     let vh = &values[j * kv_dim + kv_off..j * kv_dim + kv_off + head_dim];
                     for (d, x) in row.iter_mut().zip(vh) {
-                        *d += p * x.to_f32();
+                        *d += p * x;
                     }
                 }
                 out.data[t * q.cols + h * head_dim..t * q.cols + (h + 1) * head_dim].copy_from_slice(&row);
