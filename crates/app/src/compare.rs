@@ -56,6 +56,7 @@ use crate::costs::{
     slider_from_volume, tokens_per_request, totals, url_host, volume_from_slider,
 };
 use crate::format;
+use crate::latest::Latest;
 
 // =============================================================================================
 // Shared state
@@ -1155,34 +1156,6 @@ fn render_chart(chart: &Chart) -> Html {
     }
 }
 
-/// The cost form's state plus a mirror updated synchronously, so that events arriving before
-/// the next render (fast typing, automation) build on each other instead of on a stale copy.
-#[derive(Clone)]
-struct FormHandle {
-    state: UseStateHandle<CostForm>,
-    latest: Rc<RefCell<CostForm>>,
-}
-
-impl std::ops::Deref for FormHandle {
-    type Target = CostForm;
-
-    fn deref(&self) -> &CostForm {
-        &self.state
-    }
-}
-
-impl FormHandle {
-    /// The newest value, including updates not rendered yet.
-    fn current(&self) -> CostForm {
-        self.latest.borrow().clone()
-    }
-
-    fn set(&self, next: CostForm) {
-        *self.latest.borrow_mut() = next.clone();
-        self.state.set(next);
-    }
-}
-
 /// The price table, projections (chart and totals) and the decision grid.
 #[component]
 pub fn CostPanel(props: &CostProps) -> Html {
@@ -1192,8 +1165,7 @@ pub fn CostPanel(props: &CostProps) -> Html {
         use_state(move || CostForm::new(&table, volume, horizon))
     };
     let latest = use_mut_ref(|| (*form).clone());
-    *latest.borrow_mut() = (*form).clone();
-    let form = FormHandle { state: form, latest };
+    let form = Latest::synced(form, latest);
     {
         let on_projection = props.on_projection.clone();
         use_effect_with((form.volume, form.horizon), move |v| on_projection.emit(*v));

@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use arbitre_engine::catalog::CatalogModel;
+use arbitre_hosted::transport::now_ms;
 use arbitre_protocol::{
     BackendChoice, CacheEntry, Event, ModelSource, NetEntry, Prompt, Request, RequestId, decode_event, encode_request,
 };
@@ -16,6 +17,7 @@ use yew::prelude::*;
 use crate::compare::{ComparePanel, CostPanel, PrivacyLog, WorkbenchProvider};
 use crate::costs::{self, ApiChoice, LocalResult};
 use crate::format;
+use crate::latest::Latest;
 use crate::pane::{LocalPane, PaneStatus};
 use crate::settings::RunSettings;
 
@@ -117,10 +119,6 @@ impl Runtime {
             web_sys::console::error_1(&e);
         }
     }
-}
-
-fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
 }
 
 fn catalog() -> Vec<CatalogModel> {
@@ -378,34 +376,6 @@ fn input_value(e: &web_sys::Event) -> String {
     e.target_unchecked_into::<HtmlInputElement>().value()
 }
 
-/// A state handle plus a mirror updated synchronously, so that events arriving before the next
-/// render build on each other instead of on a stale copy.
-#[derive(Clone)]
-struct Latest<T: Clone + 'static> {
-    state: UseStateHandle<T>,
-    latest: Rc<RefCell<T>>,
-}
-
-impl<T: Clone + 'static> std::ops::Deref for Latest<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.state
-    }
-}
-
-impl<T: Clone + 'static> Latest<T> {
-    /// The newest value, including updates not rendered yet.
-    fn current(&self) -> T {
-        self.latest.borrow().clone()
-    }
-
-    fn set(&self, next: T) {
-        *self.latest.borrow_mut() = next.clone();
-        self.state.set(next);
-    }
-}
-
 #[component]
 fn App() -> Html {
     let pairs = use_memo((), |_| query_pairs());
@@ -421,8 +391,7 @@ fn App() -> Html {
         s
     });
     let settings_ref = use_mut_ref(|| (*settings).clone());
-    *settings_ref.borrow_mut() = (*settings).clone();
-    let settings = Latest { state: settings, latest: settings_ref.clone() };
+    let settings = Latest::synced(settings, settings_ref.clone());
     let pane = use_reducer(PaneState::default);
     let cache = use_state(CacheView::default);
     let net = use_reducer(NetLog::default);
@@ -656,8 +625,7 @@ fn App() -> Html {
         if let Some(s) = pr.meter.speed() {
             detail = format!("{detail} · {}/s", format::bytes(s as u64));
         }
-        if let (Some(t), Some(eta)) = (pr.total, pr.total.and_then(|t| pr.meter.eta_ms(pr.loaded, t))) {
-            let _ = t;
+        if let Some(eta) = pr.total.and_then(|t| pr.meter.eta_ms(pr.loaded, t)) {
             detail = format!("{detail} · {} left", format::duration_ms(eta));
         }
         html! {
@@ -672,23 +640,8 @@ fn App() -> Html {
         html! {}
     };
 
-    let live_tps = if p.status == PaneStatus::Running { p.tokens_seen } else { 0 };
-    let stats_json = p
-        .stats
-        .as_ref()
-        .and_then(|s| {
-            serde_json::to_string(&serde_json::json!({
-                "backend": s.backend,
-                "prompt_tokens": s.prompt_tokens,
-                "generated_tokens": s.generated_tokens,
-                "ttft_ms": s.ttft_ms,
-                "prefill_tps": s.prefill_tps,
-                "decode_tps": s.decode_tps,
-                "total_ms": s.total_ms,
-            }))
-            .ok()
-        })
-        .unwrap_or_default();
+    let live_tokens = if p.status == PaneStatus::Running { p.tokens_seen } else { 0 };
+    let stats_json = p.stats.as_ref().and_then(|s| serde_json::to_string(s).ok()).unwrap_or_default();
     let stat = |label: &str, value: String| {
         html! { <div class="stat"><span class="stat-label">{label.to_string()}</span><span class="stat-value num">{value}</span></div> }
     };
@@ -853,7 +806,7 @@ fn App() -> Html {
                         {stat("Prefill tok/s", p.stats.as_ref().map(|s| format::rate(s.prefill_tps)).unwrap_or_else(|| "—".into()))}
                         {stat("Decode tok/s", p.stats.as_ref().map(|s| s.decode_tps).or(p.live_decode_tps()).map(format::rate).unwrap_or_else(|| "—".into()))}
                         {stat("Prompt tokens", if p.prompt_tokens > 0 { p.prompt_tokens.to_string() } else { p.stats.as_ref().map(|s| s.prompt_tokens.to_string()).unwrap_or_else(|| "—".into()) })}
-                        {stat("Generated", p.stats.as_ref().map(|s| s.generated_tokens.to_string()).unwrap_or_else(|| if live_tps > 0 { live_tps.to_string() } else { "—".into() }))}
+                        {stat("Generated", p.stats.as_ref().map(|s| s.generated_tokens.to_string()).unwrap_or_else(|| if live_tokens > 0 { live_tokens.to_string() } else { "—".into() }))}
                         {stat("Stopped by", p.stop_reason.clone().unwrap_or_else(|| "—".into()))}
                     </div>
                 </section>

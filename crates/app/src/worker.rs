@@ -12,6 +12,7 @@ use std::rc::Rc;
 use arbitre_engine::{
     Backend, CpuBackend, Engine, GenerateOptions, Generator, Message, SamplingParams, Step, StopReason, WebGpuBackend,
 };
+use arbitre_hosted::transport::now_ms;
 use arbitre_protocol::{
     BackendChoice, BackendInfo, CacheEntry, ErrorKind, Event, LoadPhase, ModelInfo, ModelSource, NetEntry, Prompt,
     Request, RequestId, RunStats, Sampling, WireError, decode_request, encode_event,
@@ -69,14 +70,6 @@ fn post(event: &Event) {
 
 fn fail(id: RequestId, kind: ErrorKind, message: impl Into<String>) {
     post(&Event::Failed { id, error: WireError { kind, message: message.into() } });
-}
-
-fn now_ms() -> f64 {
-    Reflect::get(&js_sys::global(), &"performance".into())
-        .ok()
-        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
-        .map(|p| p.now())
-        .unwrap_or_else(js_sys::Date::now)
 }
 
 fn js_message(v: &JsValue) -> String {
@@ -250,10 +243,6 @@ fn reason_str(r: StopReason) -> &'static str {
     }
 }
 
-/// Text used to build a synthetic prompt of an exact length for benchmarks.
-const BENCH_TEXT: &str = "The quick brown fox jumps over the lazy dog while the committee reviews the quarterly \
-    report on invoices, support tickets and contract data, and everyone agrees to meet again next week. ";
-
 async fn generate(
     id: RequestId,
     model: &Loaded,
@@ -287,16 +276,7 @@ fn start_generator<B: Backend>(
             engine.generate_chat(&messages, opts).map_err(gen_err)?
         }
         Prompt::Synthetic { tokens } => {
-            let mut ids: Vec<u32> = engine.tokenizer.bos().into_iter().collect();
-            let body = engine.tokenizer.encode(BENCH_TEXT, false, false).map_err(|e| gen_err(e.into()))?;
-            if body.is_empty() {
-                return Err(wire(ErrorKind::Generation, "the tokenizer produced no tokens for the benchmark text"));
-            }
-            while ids.len() < tokens {
-                let need = tokens - ids.len();
-                ids.extend(body.iter().take(need));
-            }
-            ids.truncate(tokens.max(1));
+            let ids = engine.synthetic_prompt(tokens).map_err(gen_err)?;
             engine.generate_ids(ids, opts).map_err(gen_err)?
         }
     })
@@ -705,43 +685,16 @@ async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<
     let mut attempts = 0u32;
     let mut segment_start = 0u64;
     let mut segment_t0 = t0;
-    let mut last_post = 0.0;
     loop {
         let Some(body) = resp.body() else {
             return Err(Attempt::Fatal(wire(ErrorKind::Network, format!("{url}: the response has no body"))));
         };
         let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-        let cut = loop {
-            if *stop.borrow() {
-                let _ = reader.cancel();
-                return Err(Attempt::Fatal(wire(ErrorKind::Network, "download stopped")));
-            }
-            match JsFuture::from(reader.read()).await {
-                Ok(chunk) => {
-                    let done = Reflect::get(&chunk, &"done".into()).map(|v| v.is_truthy()).unwrap_or(true);
-                    if done {
-                        break None;
-                    }
-                    if let Ok(v) = Reflect::get(&chunk, &"value".into()) {
-                        let arr: Uint8Array = v.unchecked_into();
-                        let start = buf.len();
-                        buf.resize(start + arr.length() as usize, 0);
-                        arr.copy_to(&mut buf[start..]);
-                    }
-                    let now = now_ms();
-                    if now - last_post > 100.0 {
-                        last_post = now;
-                        post(&Event::Progress {
-                            id,
-                            phase: LoadPhase::Downloading,
-                            loaded: buf.len() as u64,
-                            total,
-                            url: url.to_string(),
-                        });
-                    }
-                }
-                Err(e) => break Some(js_message(&e)),
-            }
+        let progress = Progress { id, phase: LoadPhase::Downloading, total, url };
+        let cut = match pump(&reader, &mut buf, &progress, stop).await {
+            Ok(()) => None,
+            Err(Pump::Stopped) => return Err(Attempt::Fatal(wire(ErrorKind::Network, "download stopped"))),
+            Err(Pump::Failed(e)) => Some(e),
         };
         let purpose = if segment_start == 0 { "model download" } else { "model download (resumed)" };
         log_request(segment_t0, url, status, buf.len() as u64 - segment_start, purpose);
@@ -820,17 +773,45 @@ async fn read_stream_fully(
     stop: &Rc<RefCell<bool>>,
 ) -> Result<Vec<u8>, WireError> {
     let mut buf = Vec::new();
+    match pump(&reader, &mut buf, &Progress { id, phase, total, url }, stop).await {
+        Ok(()) => Ok(buf),
+        Err(Pump::Stopped) => Err(wire(ErrorKind::State, "loading stopped")),
+        Err(Pump::Failed(e)) => Err(wire(ErrorKind::Storage, format!("reading {url} failed: {e}"))),
+    }
+}
+
+/// What a stream being read reports as progress.
+struct Progress<'a> {
+    id: RequestId,
+    phase: LoadPhase,
+    total: Option<u64>,
+    url: &'a str,
+}
+
+/// Why [`pump`] ended before the stream did.
+enum Pump {
+    /// The request was stopped.
+    Stopped,
+    /// The stream failed (network cut, storage error), with the browser's message.
+    Failed(String),
+}
+
+/// Appends a stream's chunks to `buf` until it ends, posting progress at most every 100 ms.
+async fn pump(
+    reader: &ReadableStreamDefaultReader,
+    buf: &mut Vec<u8>,
+    progress: &Progress<'_>,
+    stop: &Rc<RefCell<bool>>,
+) -> Result<(), Pump> {
     let mut last_post = 0.0;
     loop {
         if *stop.borrow() {
             let _ = reader.cancel();
-            return Err(wire(ErrorKind::State, "loading stopped"));
+            return Err(Pump::Stopped);
         }
-        let chunk = JsFuture::from(reader.read())
-            .await
-            .map_err(|e| wire(ErrorKind::Storage, format!("reading {url} failed: {}", js_message(&e))))?;
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| Pump::Failed(js_message(&e)))?;
         if Reflect::get(&chunk, &"done".into()).map(|v| v.is_truthy()).unwrap_or(true) {
-            break;
+            return Ok(());
         }
         if let Ok(v) = Reflect::get(&chunk, &"value".into()) {
             let arr: Uint8Array = v.unchecked_into();
@@ -841,8 +822,13 @@ async fn read_stream_fully(
         let now = now_ms();
         if now - last_post > 100.0 {
             last_post = now;
-            post(&Event::Progress { id, phase, loaded: buf.len() as u64, total, url: url.to_string() });
+            post(&Event::Progress {
+                id: progress.id,
+                phase: progress.phase,
+                loaded: buf.len() as u64,
+                total: progress.total,
+                url: progress.url.to_string(),
+            });
         }
     }
-    Ok(buf)
 }

@@ -15,11 +15,6 @@ use arbitre_engine::{Backend, CpuBackend, Engine, GenStats, GenerateOptions, Sam
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-/// Text repeated to build a synthetic prompt of an exact length: the same text as the page's
-/// bench mode (crates/app/src/worker.rs), so both runs see the same token ids.
-const BENCH_TEXT: &str = "The quick brown fox jumps over the lazy dog while the committee reviews the quarterly \
-    report on invoices, support tickets and contract data, and everyone agrees to meet again next week. ";
-
 /// The environment variables candle reads for its thread pool, in the order it reads them.
 const THREAD_VARS: [&str; 2] = ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"];
 
@@ -118,21 +113,6 @@ fn effective_threads() -> (usize, &'static str) {
     (std::thread::available_parallelism().map(usize::from).unwrap_or(1), "default")
 }
 
-/// BOS, then the benchmark text's tokens repeated, cut to exactly `n` tokens.
-fn synthetic_prompt<B: Backend>(engine: &Engine<B>, n: usize) -> Result<Vec<u32>> {
-    let mut ids: Vec<u32> = engine.tokenizer.bos().into_iter().collect();
-    let body = engine.tokenizer.encode(BENCH_TEXT, false, false)?;
-    if body.is_empty() {
-        bail!("the tokenizer produced no tokens for the benchmark text");
-    }
-    while ids.len() < n {
-        let need = n - ids.len();
-        ids.extend(body.iter().take(need));
-    }
-    ids.truncate(n.max(1));
-    Ok(ids)
-}
-
 fn one_run<B: Backend>(engine: &Engine<B>, prompt: &[u32], a: &BenchArgs) -> Result<GenStats> {
     let options = GenerateOptions {
         sampling: SamplingParams { temperature: 0.0, ..SamplingParams::default() },
@@ -186,7 +166,7 @@ fn measure<B: Backend>(
     if a.gen_tokens < 2 {
         bail!("--gen-tokens must be at least 2 (decode speed is measured after the first token)");
     }
-    let prompt = synthetic_prompt(engine, a.prompt_tokens)?;
+    let prompt = engine.synthetic_prompt(a.prompt_tokens)?;
     for _ in 0..a.warmup {
         one_run(engine, &prompt, a)?;
     }

@@ -33,6 +33,10 @@ pub use generate::{CancelHandle, GenStats, GenerateOptions, Generator, Step, Sto
 pub use model::Model;
 pub use sampler::SamplingParams;
 
+/// Text repeated to build benchmark prompts of an exact length ([`Engine::synthetic_prompt`]).
+pub const BENCH_TEXT: &str = "The quick brown fox jumps over the lazy dog while the committee reviews the quarterly \
+    report on invoices, support tickets and contract data, and everyone agrees to meet again next week. ";
+
 /// A loaded model with its tokenizer, ready to start runs.
 pub struct Engine<B: Backend> {
     /// The weights and graph.
@@ -132,6 +136,23 @@ impl<B: Backend> Engine<B> {
             options.stop.extend(t.end_of_turn_markers().into_iter().map(str::to_owned));
         }
         self.generate_ids(ids, options)
+    }
+
+    /// A benchmark prompt of exactly `n` tokens (at least one): BOS, then the tokens of
+    /// [`BENCH_TEXT`] repeated. The page's bench mode and `arbitre bench` both use it, so every
+    /// engine they are compared with sees the same ids.
+    pub fn synthetic_prompt(&self, n: usize) -> Result<Vec<u32>> {
+        let mut ids: Vec<u32> = self.tokenizer.bos().into_iter().collect();
+        let body = self.tokenizer.encode(BENCH_TEXT, false, false)?;
+        if body.is_empty() {
+            return Err(EngineError::BadConfig("the tokenizer produced no tokens for the benchmark text".into()));
+        }
+        while ids.len() < n {
+            let need = n - ids.len();
+            ids.extend(body.iter().take(need));
+        }
+        ids.truncate(n.max(1));
+        Ok(ids)
     }
 
     /// Starts a run on a text prompt.
