@@ -1,12 +1,15 @@
-//! The CPU backend: candle's quantized matmul for weights (SIMD: AVX/NEON natively, simd128
-//! on wasm32), plain loops for the small element-wise ops. Quantized weights stay quantized:
-//! activations are quantized on the fly the way ggml does, never the other way round.
+//! The CPU backend: arbitre's own quantized matrix products (`arbitre-qmatmul`: AVX2 natively,
+//! simd128 on wasm32, rayon threads natively) for Q4_0/Q5_0/Q8_0/Q4_K/Q5_K/Q6_K weights,
+//! candle's for the other types, plain loops for the small element-wise ops. Quantized
+//! weights stay quantized: activations are quantized once per product the way ggml does,
+//! never the other way round.
 
 use std::borrow::Cow;
 
 use arbitre_gguf::GgmlType;
-use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor, QuantizedType};
-use candle_core::{CpuStorage, Device, Module, Tensor};
+use arbitre_qmatmul::{QMatrix, QType};
+use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
+use candle_core::{Device, Module, Tensor};
 use half::f16;
 
 use super::{AttnShape, Backend, KvSlot, Rope};
@@ -49,12 +52,22 @@ pub struct CpuMatrix {
 }
 
 enum MatrixKind {
+    /// The types arbitre-qmatmul covers.
+    Own(QMatrix),
+    /// F32/F16/BF16 and the rarer block types, through candle.
     Candle(QMatMul),
-    /// Q8_0 through candle's block kernels directly. `QMatMul` would pick candle's repacked
-    /// x86 VNNI layout for Q8_0 on AVX-512/AVX-VNNI machines, whose products differ from
-    /// ggml's by up to 2% (measured against llama.cpp); the plain block kernel matches
-    /// llama.cpp bit for bit on the synthetic models.
-    Blocks(Box<dyn QuantizedType>),
+}
+
+fn own_type(t: GgmlType) -> Option<QType> {
+    Some(match t {
+        GgmlType::Q4_0 => QType::Q4_0,
+        GgmlType::Q5_0 => QType::Q5_0,
+        GgmlType::Q8_0 => QType::Q8_0,
+        GgmlType::Q4K => QType::Q4K,
+        GgmlType::Q5K => QType::Q5K,
+        GgmlType::Q6K => QType::Q6K,
+        _ => return None,
+    })
 }
 
 /// Per-layer key and value rows, `[n_ctx, kv_dim]` each, rounded to f16 as llama.cpp's default
@@ -120,17 +133,12 @@ impl Backend for CpuBackend {
             return Err(EngineError::BadConfig(format!("tensor {:?} is not a matrix: {:?}", t.name, t.dims)));
         };
         let (inp, out) = (inp as usize, out as usize);
+        if let Some(ty) = own_type(t.dtype) {
+            let m = QMatrix::new(ty, out, inp, t.data.to_vec()).map_err(|e| err(format!("tensor {:?}: {e}", t.name)))?;
+            return Ok(CpuMatrix { kind: MatrixKind::Own(m), out, inp });
+        }
         let dtype = candle_dtype(t)?;
         let storage = QStorage::from_data(Cow::Borrowed(&t.data[..]), &Device::Cpu, dtype).map_err(err)?;
-        let storage = match (t.dtype, storage) {
-            (GgmlType::Q8_0, QStorage::Cpu(blocks)) => {
-                if blocks.storage_size_in_bytes() != t.data.len() {
-                    return Err(err(format!("tensor {:?}: Q8_0 data does not fit [{out}, {inp}]", t.name)));
-                }
-                return Ok(CpuMatrix { kind: MatrixKind::Blocks(blocks), out, inp });
-            }
-            (_, storage) => storage,
-        };
         let qtensor = QTensor::new(storage, (out, inp)).map_err(err)?;
         let qmatmul = QMatMul::from_qtensor(qtensor).map_err(err)?;
         Ok(CpuMatrix { kind: MatrixKind::Candle(qmatmul), out, inp })
@@ -138,7 +146,7 @@ impl Backend for CpuBackend {
 
     fn matrix_bytes(&self, m: &CpuMatrix) -> usize {
         match &m.kind {
-            MatrixKind::Blocks(b) => b.storage_size_in_bytes(),
+            MatrixKind::Own(m) => m.bytes(),
             MatrixKind::Candle(QMatMul::QTensor(t)) => t.storage_size_in_bytes(),
             MatrixKind::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => {
                 t.elem_count() * t.dtype().size_in_bytes()
@@ -164,12 +172,12 @@ impl Backend for CpuBackend {
             return Err(EngineError::BadConfig(format!("token id {bad} is outside the vocabulary of {}", table.out)));
         }
         let qmatmul = match &table.kind {
-            MatrixKind::Blocks(b) => {
-                let data = match b.embedding(tokens, table.out, table.inp).map_err(err)? {
-                    CpuStorage::F32(v) => v,
-                    _ => return Err(err("Q8_0 embedding did not give f32 values".to_string())),
-                };
-                return Ok(CpuTensor { data, rows: tokens.len(), cols: table.inp });
+            MatrixKind::Own(m) => {
+                let mut out = CpuTensor::zeros(tokens.len(), table.inp);
+                for (&t, row) in tokens.iter().zip(out.data.chunks_exact_mut(table.inp)) {
+                    m.dequantize_row(t as usize, row).map_err(err)?;
+                }
+                return Ok(out);
             }
             MatrixKind::Candle(m) => m,
         };
@@ -184,9 +192,9 @@ impl Backend for CpuBackend {
             return Err(err(format!("matmul of [{}, {}] by a [{}, {}] weight", x.rows, x.cols, w.out, w.inp)));
         }
         let qmatmul = match &w.kind {
-            MatrixKind::Blocks(b) => {
+            MatrixKind::Own(m) => {
                 let mut data = vec![0.0; x.rows * w.out];
-                b.matmul_t((x.rows, w.inp, w.out), &x.data, &mut data).map_err(err)?;
+                m.matmul(&x.data, x.rows, &mut data).map_err(err)?;
                 return Ok(CpuTensor { data, rows: x.rows, cols: w.out });
             }
             MatrixKind::Candle(m) => m,

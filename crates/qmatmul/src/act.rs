@@ -1,0 +1,72 @@
+//! Activations quantized to 8 bits, once per row, with ggml's reference rounding.
+
+use half::f16;
+
+/// 32 activations as ggml's Q8_0 block (scale rounded through f16), plus the sum of the
+/// quantized values, which the offset types (Q4_0, Q5_0) subtract.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Q8Block {
+    /// Quantized values.
+    pub qs: [i8; 32],
+    /// Scale (an f16 value).
+    pub d: f32,
+    /// Sum of `qs`.
+    pub sum: i32,
+}
+
+/// 256 activations as ggml's Q8_K block: f32 scale and the sums of each 16 values.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Q8KBlock {
+    /// Quantized values.
+    pub qs: [i8; 256],
+    /// Scale.
+    pub d: f32,
+    /// Sums of `qs` by 16.
+    pub bsums: [i16; 16],
+}
+
+/// Appends the Q8_0 blocks of `x` (its length a multiple of 32) to `out`, as ggml's
+/// `quantize_row_q8_0_ref`: scale `max|x| / 127`, values rounded half away from zero.
+pub fn quantize_q8_0(x: &[f32], out: &mut Vec<Q8Block>) {
+    for chunk in x.chunks_exact(32) {
+        let amax = chunk.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        let mut qs = [0i8; 32];
+        let mut sum = 0i32;
+        for (q, v) in qs.iter_mut().zip(chunk) {
+            *q = (v * id).round() as i8;
+            sum += i32::from(*q);
+        }
+        out.push(Q8Block { qs, d: f16::from_f32(d).to_f32(), sum });
+    }
+}
+
+/// Appends the Q8_K blocks of `x` (its length a multiple of 256) to `out`, as ggml's
+/// `quantize_row_q8_K_ref`: the value of largest magnitude maps to -127, others round to
+/// nearest even.
+pub fn quantize_q8_k(x: &[f32], out: &mut Vec<Q8KBlock>) {
+    for chunk in x.chunks_exact(256) {
+        let (mut amax, mut max) = (0.0f32, 0.0f32);
+        for &v in chunk {
+            if v.abs() > amax {
+                amax = v.abs();
+                max = v;
+            }
+        }
+        let mut block = Q8KBlock { qs: [0; 256], d: 0.0, bsums: [0; 16] };
+        if amax != 0.0 {
+            let iscale = -127.0 / max;
+            for (q, v) in block.qs.iter_mut().zip(chunk) {
+                *q = ((iscale * v).round_ties_even() as i32).min(127) as i8;
+            }
+            for (s, g) in block.bsums.iter_mut().zip(block.qs.chunks_exact(16)) {
+                *s = g.iter().map(|&q| i16::from(q)).sum();
+            }
+            block.d = 1.0 / iscale;
+        }
+        out.push(block);
+    }
+}

@@ -1,0 +1,354 @@
+//! `arbitre-qmatmul`: matrix products of f32 activations by ggml-quantized weights on the CPU.
+//!
+//! The weights stay in their GGUF blocks. Each activation row is quantized once per product
+//! (to ggml's Q8_0 blocks for the 32-wide types, to Q8_K blocks for the K-quants), then every
+//! weight row is met with integer dot products block by block, the way ggml does it. The dot
+//! products have three implementations: a scalar reference ([`reference`]), AVX2 on x86_64
+//! (chosen at run time), and simd128 on wasm32 (chosen at compile time).
+//!
+//! Natively the output rows are shared out over rayon's pool (`RAYON_NUM_THREADS`); in wasm32
+//! everything runs on the calling thread.
+
+mod act;
+pub mod reference;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+pub use act::{Q8Block, Q8KBlock, quantize_q8_0, quantize_q8_k};
+
+/// A ggml block type this crate multiplies with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QType {
+    /// 32 values: f16 scale, 4-bit values offset by 8.
+    Q4_0,
+    /// 32 values: f16 scale, 5-bit values offset by 16.
+    Q5_0,
+    /// 32 values: f16 scale, 8-bit values.
+    Q8_0,
+    /// 256 values: 8 sub-blocks of 32 with 6-bit scales and mins, 4-bit values.
+    Q4K,
+    /// 256 values: as Q4_K with a fifth bit per value.
+    Q5K,
+    /// 256 values: 16 sub-blocks of 16 with 8-bit scales, 6-bit values offset by 32.
+    Q6K,
+}
+
+impl QType {
+    /// Every type, in a fixed order (tests iterate over it).
+    pub const ALL: [QType; 6] = [Self::Q4_0, Self::Q5_0, Self::Q8_0, Self::Q4K, Self::Q5K, Self::Q6K];
+
+    /// Values per block.
+    pub const fn block_elems(self) -> usize {
+        match self {
+            Self::Q4_0 | Self::Q5_0 | Self::Q8_0 => 32,
+            Self::Q4K | Self::Q5K | Self::Q6K => 256,
+        }
+    }
+
+    /// Bytes per block.
+    pub const fn block_bytes(self) -> usize {
+        match self {
+            Self::Q4_0 => 18,
+            Self::Q5_0 => 22,
+            Self::Q8_0 => 34,
+            Self::Q4K => 144,
+            Self::Q5K => 176,
+            Self::Q6K => 210,
+        }
+    }
+
+    /// Whether activations meet this type as Q8_K blocks (else Q8_0 blocks).
+    pub const fn uses_q8k(self) -> bool {
+        matches!(self, Self::Q4K | Self::Q5K | Self::Q6K)
+    }
+
+    /// The ggml name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Q4_0 => "Q4_0",
+            Self::Q5_0 => "Q5_0",
+            Self::Q8_0 => "Q8_0",
+            Self::Q4K => "Q4_K",
+            Self::Q5K => "Q5_K",
+            Self::Q6K => "Q6_K",
+        }
+    }
+}
+
+/// Why a matrix or a product was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum QError {
+    /// Rows must hold whole blocks.
+    #[error("rows of {cols} values are not whole {ty} blocks of {block}")]
+    RaggedRow {
+        /// The block type.
+        ty: &'static str,
+        /// Row length.
+        cols: usize,
+        /// Values per block.
+        block: usize,
+    },
+    /// The data does not have the size the shape implies.
+    #[error("a {ty} matrix of [{rows}, {cols}] takes {expected} bytes, not {found}")]
+    Size {
+        /// The block type.
+        ty: &'static str,
+        /// Output rows.
+        rows: usize,
+        /// Input columns.
+        cols: usize,
+        /// Bytes the shape needs.
+        expected: usize,
+        /// Bytes given.
+        found: usize,
+    },
+    /// Input or output buffers do not fit the product.
+    #[error("a product of {n} rows by a [{rows}, {cols}] matrix got {input} inputs and {output} outputs")]
+    Buffers {
+        /// Activation rows.
+        n: usize,
+        /// Matrix output rows.
+        rows: usize,
+        /// Matrix input columns.
+        cols: usize,
+        /// Input values given.
+        input: usize,
+        /// Output slots given.
+        output: usize,
+    },
+    /// A row index past the end.
+    #[error("row {row} of a matrix of {rows} rows")]
+    Row {
+        /// Asked for.
+        row: usize,
+        /// Rows present.
+        rows: usize,
+    },
+}
+
+/// Which dot-product implementation to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// The portable scalar reference.
+    Scalar,
+    /// The fastest this machine offers (AVX2, simd128), else the scalar one.
+    Best,
+}
+
+/// The name of the SIMD instruction set [`Kernel::Best`] uses here ("AVX2", "simd128" or
+/// "scalar").
+pub fn simd_name() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if x86::available() {
+        return "AVX2";
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return "simd128";
+    #[allow(unreachable_code)]
+    "scalar"
+}
+
+/// A weight matrix `[rows, cols]` (rows are outputs) in ggml blocks, multiplied as `x · Wᵀ`.
+#[derive(Clone, Debug)]
+pub struct QMatrix {
+    ty: QType,
+    rows: usize,
+    cols: usize,
+    data: Vec<u8>,
+}
+
+type Dot8 = fn(&[u8], &[Q8Block]) -> f32;
+type DotK = fn(&[u8], &[Q8KBlock]) -> f32;
+
+enum Dot {
+    Q8(Dot8),
+    K(DotK),
+}
+
+impl QMatrix {
+    /// Wraps a matrix's blocks, checking the size.
+    pub fn new(ty: QType, rows: usize, cols: usize, data: Vec<u8>) -> Result<Self, QError> {
+        if cols == 0 || !cols.is_multiple_of(ty.block_elems()) {
+            return Err(QError::RaggedRow { ty: ty.name(), cols, block: ty.block_elems() });
+        }
+        let expected = rows * (cols / ty.block_elems()) * ty.block_bytes();
+        if data.len() != expected {
+            return Err(QError::Size { ty: ty.name(), rows, cols, expected, found: data.len() });
+        }
+        Ok(Self { ty, rows, cols, data })
+    }
+
+    /// The block type.
+    pub fn ty(&self) -> QType {
+        self.ty
+    }
+
+    /// Output rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Input columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Bytes of block data.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+
+    fn row_bytes(&self) -> usize {
+        self.cols / self.ty.block_elems() * self.ty.block_bytes()
+    }
+
+    fn row(&self, r: usize) -> &[u8] {
+        let rb = self.row_bytes();
+        &self.data[r * rb..(r + 1) * rb]
+    }
+
+    /// Decodes row `r` to f32 (embedding lookups), with ggml's arithmetic.
+    pub fn dequantize_row(&self, r: usize, out: &mut [f32]) -> Result<(), QError> {
+        if r >= self.rows {
+            return Err(QError::Row { row: r, rows: self.rows });
+        }
+        if out.len() != self.cols {
+            return Err(QError::Buffers { n: 1, rows: self.rows, cols: self.cols, input: 0, output: out.len() });
+        }
+        reference::dequantize(self.ty, self.row(r), out);
+        Ok(())
+    }
+
+    fn dot(&self, kernel: Kernel) -> Dot {
+        #[cfg(target_arch = "x86_64")]
+        if kernel == Kernel::Best {
+            if let Some(d) = x86::dot(self.ty) {
+                return d;
+            }
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if kernel == Kernel::Best {
+            if let Some(d) = wasm::dot(self.ty) {
+                return d;
+            }
+        }
+        let _ = kernel;
+        reference::dot(self.ty)
+    }
+
+    /// Whether [`Kernel::Best`] has a SIMD implementation for this type here.
+    pub fn has_simd(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if x86::dot(self.ty).is_some() {
+            return true;
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if wasm::dot(self.ty).is_some() {
+            return true;
+        }
+        false
+    }
+
+    /// `y = x · Wᵀ` for `n` activation rows: `x` is `[n, cols]`, `y` is `[n, rows]`.
+    pub fn matmul(&self, x: &[f32], n: usize, y: &mut [f32]) -> Result<(), QError> {
+        self.matmul_with(Kernel::Best, x, n, y)
+    }
+
+    /// [`Self::matmul`] with a chosen implementation (tests compare them).
+    pub fn matmul_with(&self, kernel: Kernel, x: &[f32], n: usize, y: &mut [f32]) -> Result<(), QError> {
+        if x.len() != n * self.cols || y.len() != n * self.rows {
+            return Err(QError::Buffers {
+                n,
+                rows: self.rows,
+                cols: self.cols,
+                input: x.len(),
+                output: y.len(),
+            });
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let nb = self.cols / self.ty.block_elems();
+        match self.dot(kernel) {
+            Dot::Q8(f) => {
+                let mut acts = Vec::with_capacity(n * nb);
+                for row in x.chunks_exact(self.cols) {
+                    quantize_q8_0(row, &mut acts);
+                }
+                self.run(n, y, |r, t| f(self.row(r), &acts[t * nb..(t + 1) * nb]));
+            }
+            Dot::K(f) => {
+                let mut acts = Vec::with_capacity(n * nb);
+                for row in x.chunks_exact(self.cols) {
+                    quantize_q8_k(row, &mut acts);
+                }
+                self.run(n, y, |r, t| f(self.row(r), &acts[t * nb..(t + 1) * nb]));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills `y[t * rows + r] = f(r, t)`, output rows shared out over the thread pool. Each
+    /// weight row meets every activation row while it is in cache.
+    fn run(&self, n: usize, y: &mut [f32], f: impl Fn(usize, usize) -> f32 + Sync) {
+        let rows = self.rows;
+        let threads = pool_threads();
+        if n == 1 {
+            if threads <= 1 {
+                y.iter_mut().enumerate().for_each(|(r, v)| *v = f(r, 0));
+            } else {
+                let chunk = chunk_rows(rows, threads);
+                par_chunks(y, chunk, |c, ys| {
+                    ys.iter_mut().enumerate().for_each(|(i, v)| *v = f(c * chunk + i, 0));
+                });
+            }
+            return;
+        }
+        // Row-major by weight row, then transposed into place.
+        let mut by_row = vec![0.0f32; rows * n];
+        let fill = |first: usize, part: &mut [f32]| {
+            for (i, slot) in part.chunks_exact_mut(n).enumerate() {
+                slot.iter_mut().enumerate().for_each(|(t, v)| *v = f(first + i, t));
+            }
+        };
+        if threads <= 1 {
+            fill(0, &mut by_row);
+        } else {
+            let chunk = chunk_rows(rows, threads);
+            par_chunks(&mut by_row, chunk * n, |c, part| fill(c * chunk, part));
+        }
+        for (r, slot) in by_row.chunks_exact(n).enumerate() {
+            for (t, v) in slot.iter().enumerate() {
+                y[t * rows + r] = *v;
+            }
+        }
+    }
+}
+
+/// Rows per task: a few tasks per thread so uneven progress evens out.
+fn chunk_rows(rows: usize, threads: usize) -> usize {
+    rows.div_ceil(threads * 4).max(8)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn pool_threads() -> usize {
+    rayon::current_num_threads()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn pool_threads() -> usize {
+    1
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn par_chunks(data: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    use rayon::prelude::*;
+    data.par_chunks_mut(chunk).enumerate().for_each(|(c, part)| f(c, part));
+}
+
+#[cfg(target_arch = "wasm32")]
+fn par_chunks(data: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32])) {
+    data.chunks_mut(chunk).enumerate().for_each(|(c, part)| f(c, part));
+}

@@ -1,0 +1,185 @@
+//! Portable scalar dot products and dequantization, written from ggml's block layouts. Each
+//! block's integer sum is exact; the SIMD versions must agree with these up to f32 rounding.
+
+use half::f16;
+
+use crate::act::{Q8Block, Q8KBlock};
+use crate::{Dot, QType};
+
+pub(crate) fn dot(ty: QType) -> Dot {
+    match ty {
+        QType::Q4_0 => Dot::Q8(dot_q4_0),
+        QType::Q5_0 => Dot::Q8(dot_q5_0),
+        QType::Q8_0 => Dot::Q8(dot_q8_0),
+        QType::Q4K => Dot::K(dot_q4_k),
+        QType::Q5K => Dot::K(dot_q5_k),
+        QType::Q6K => Dot::K(dot_q6_k),
+    }
+}
+
+pub(crate) fn f16_at(b: &[u8], at: usize) -> f32 {
+    f16::from_le_bytes([b[at], b[at + 1]]).to_f32()
+}
+
+/// The 32 values of a Q4_0 block, offset removed.
+pub fn q4_0_values(b: &[u8]) -> [i8; 32] {
+    let mut v = [0i8; 32];
+    for j in 0..16 {
+        v[j] = (b[2 + j] & 0x0F) as i8 - 8;
+        v[j + 16] = (b[2 + j] >> 4) as i8 - 8;
+    }
+    v
+}
+
+/// The 32 values of a Q5_0 block, offset removed.
+pub fn q5_0_values(b: &[u8]) -> [i8; 32] {
+    let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+    let mut v = [0i8; 32];
+    for j in 0..16 {
+        let h0 = ((qh >> j) << 4) & 0x10;
+        let h1 = (qh >> (j + 12)) & 0x10;
+        v[j] = ((u32::from(b[6 + j]) & 0x0F) | h0) as i8 - 16;
+        v[j + 16] = ((u32::from(b[6 + j]) >> 4) | h1) as i8 - 16;
+    }
+    v
+}
+
+/// Scale and min of sub-block `j` of a Q4_K/Q5_K block's 12 packed scale bytes.
+pub fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
+    if j < 4 {
+        (q[j] & 63, q[j + 4] & 63)
+    } else {
+        ((q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4))
+    }
+}
+
+/// The 256 unsigned values of a Q4_K (`bits5 = false`) or Q5_K block, in order.
+pub fn k_values(b: &[u8], bits5: bool) -> [u8; 256] {
+    let (qh, qs) = if bits5 { (&b[16..48], &b[48..176]) } else { (&b[0..0], &b[16..144]) };
+    let mut v = [0u8; 256];
+    for c in 0..4 {
+        for l in 0..32 {
+            let q = qs[32 * c + l];
+            let (mut lo, mut hi) = (q & 0x0F, q >> 4);
+            if bits5 {
+                lo |= ((qh[l] >> (2 * c)) & 1) << 4;
+                hi |= ((qh[l] >> (2 * c + 1)) & 1) << 4;
+            }
+            v[64 * c + l] = lo;
+            v[64 * c + 32 + l] = hi;
+        }
+    }
+    v
+}
+
+/// The 256 values of a Q6_K block, offset removed, in order.
+pub fn q6_k_values(b: &[u8]) -> [i8; 256] {
+    let mut v = [0i8; 256];
+    for n in 0..2 {
+        let (ql, qh) = (&b[64 * n..64 * n + 64], &b[128 + 32 * n..128 + 32 * n + 32]);
+        for l in 0..32 {
+            let at = 128 * n + l;
+            v[at] = ((ql[l] & 0x0F) | ((qh[l] & 3) << 4)) as i8 - 32;
+            v[at + 32] = ((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) as i8 - 32;
+            v[at + 64] = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) as i8 - 32;
+            v[at + 96] = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) as i8 - 32;
+        }
+    }
+    v
+}
+
+fn idot(a: &[i8], b: &[i8]) -> i32 {
+    a.iter().zip(b).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum()
+}
+
+fn dot_32(w: &[u8], a: &[Q8Block], bytes: usize, values: fn(&[u8]) -> [i8; 32]) -> f32 {
+    w.chunks_exact(bytes).zip(a).map(|(b, y)| f16_at(b, 0) * y.d * idot(&values(b), &y.qs) as f32).sum()
+}
+
+fn dot_q4_0(w: &[u8], a: &[Q8Block]) -> f32 {
+    dot_32(w, a, 18, q4_0_values)
+}
+
+fn dot_q5_0(w: &[u8], a: &[Q8Block]) -> f32 {
+    dot_32(w, a, 22, q5_0_values)
+}
+
+fn q8_0_values(b: &[u8]) -> [i8; 32] {
+    std::array::from_fn(|j| b[2 + j] as i8)
+}
+
+fn dot_q8_0(w: &[u8], a: &[Q8Block]) -> f32 {
+    dot_32(w, a, 34, q8_0_values)
+}
+
+fn dot_k4(w: &[u8], a: &[Q8KBlock], bits5: bool) -> f32 {
+    let bytes = if bits5 { 176 } else { 144 };
+    let mut sum = 0.0f32;
+    for (b, y) in w.chunks_exact(bytes).zip(a) {
+        let v = k_values(b, bits5);
+        let scales = &b[4..16];
+        let (mut sumi, mut mins) = (0i32, 0i32);
+        for j in 0..8 {
+            let (sc, m) = scale_min_k4(j, scales);
+            let s: i32 = (0..32).map(|l| i32::from(v[32 * j + l]) * i32::from(y.qs[32 * j + l])).sum();
+            sumi += i32::from(sc) * s;
+            mins += i32::from(m) * (i32::from(y.bsums[2 * j]) + i32::from(y.bsums[2 * j + 1]));
+        }
+        sum += f16_at(b, 0) * y.d * sumi as f32 - f16_at(b, 2) * y.d * mins as f32;
+    }
+    sum
+}
+
+fn dot_q4_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
+    dot_k4(w, a, false)
+}
+
+fn dot_q5_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
+    dot_k4(w, a, true)
+}
+
+fn dot_q6_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
+    let mut sum = 0.0f32;
+    for (b, y) in w.chunks_exact(210).zip(a) {
+        let v = q6_k_values(b);
+        let sumi: i32 = (0..16).map(|g| i32::from(b[192 + g] as i8) * idot(&v[16 * g..16 * g + 16], &y.qs[16 * g..16 * g + 16])).sum();
+        sum += f16_at(b, 208) * y.d * sumi as f32;
+    }
+    sum
+}
+
+/// Decodes one row of blocks to f32 with ggml's `dequantize_row_*` arithmetic.
+pub fn dequantize(ty: QType, row: &[u8], out: &mut [f32]) {
+    let n = ty.block_elems();
+    for (b, o) in row.chunks_exact(ty.block_bytes()).zip(out.chunks_exact_mut(n)) {
+        match ty {
+            QType::Q4_0 | QType::Q5_0 | QType::Q8_0 => {
+                let d = f16_at(b, 0);
+                let v = match ty {
+                    QType::Q4_0 => q4_0_values(b),
+                    QType::Q5_0 => q5_0_values(b),
+                    _ => q8_0_values(b),
+                };
+                o.iter_mut().zip(v).for_each(|(o, q)| *o = f32::from(q) * d);
+            }
+            QType::Q4K | QType::Q5K => {
+                let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
+                let v = k_values(b, ty == QType::Q5K);
+                for j in 0..8 {
+                    let (sc, m) = scale_min_k4(j, &b[4..16]);
+                    let (d1, m1) = (d * f32::from(sc), dmin * f32::from(m));
+                    for l in 0..32 {
+                        o[32 * j + l] = d1 * f32::from(v[32 * j + l]) - m1;
+                    }
+                }
+            }
+            QType::Q6K => {
+                let d = f16_at(b, 208);
+                let v = q6_k_values(b);
+                for (i, (o, q)) in o.iter_mut().zip(v).enumerate() {
+                    *o = d * f32::from(b[192 + i / 16] as i8) * f32::from(q);
+                }
+            }
+        }
+    }
+}

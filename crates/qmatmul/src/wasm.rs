@@ -1,0 +1,189 @@
+//! simd128 dot products for wasm32 (compiled in when the build enables `simd128`, which
+//! arbitre's wasm builds always do).
+//!
+//! wasm has no unsigned × signed byte multiply-add, so bytes are multiplied into i16 lanes
+//! (`i16x8.extmul`), summed as far as i16 cannot overflow for the type's value range, and
+//! widened to i32 by `i32x4.dot_i16x8`, which also applies K-quant sub-block scales.
+
+#![allow(unsafe_code)]
+
+use core::arch::wasm32::*;
+
+use crate::act::{Q8Block, Q8KBlock};
+use crate::reference::{f16_at, scale_min_k4};
+use crate::{Dot, QType};
+
+pub(crate) fn dot(ty: QType) -> Option<Dot> {
+    Some(match ty {
+        QType::Q4_0 => Dot::Q8(q4_0),
+        QType::Q5_0 => Dot::Q8(q5_0),
+        QType::Q8_0 => Dot::Q8(q8_0),
+        QType::Q4K => Dot::K(q4_k),
+        QType::Q5K => Dot::K(q5_k),
+        QType::Q6K => Dot::K(q6_k),
+    })
+}
+
+#[inline(always)]
+fn load(b: &[u8; 16]) -> v128 {
+    // SAFETY: a reference to 16 bytes; wasm loads need no alignment.
+    unsafe { v128_load(b.as_ptr().cast()) }
+}
+
+#[inline(always)]
+fn load_at(b: &[u8], at: usize) -> v128 {
+    load(b[at..at + 16].try_into().expect("16 bytes"))
+}
+
+#[inline(always)]
+fn load_i8(b: &[i8], at: usize) -> v128 {
+    let s: &[i8; 16] = b[at..at + 16].try_into().expect("16 bytes");
+    // SAFETY: a reference to 16 bytes; wasm loads need no alignment.
+    unsafe { v128_load(s.as_ptr().cast()) }
+}
+
+#[inline(always)]
+fn hsum(v: v128) -> f32 {
+    f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v) + f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v)
+}
+
+#[inline(always)]
+fn hsum_i32(v: v128) -> i32 {
+    i32x4_extract_lane::<0>(v) + i32x4_extract_lane::<1>(v) + i32x4_extract_lane::<2>(v) + i32x4_extract_lane::<3>(v)
+}
+
+/// Σ x·y over 16 byte pairs into i16 lanes (two products per lane).
+#[inline(always)]
+fn mul16(x: v128, y: v128) -> v128 {
+    i16x8_add(i16x8_extmul_low_i8x16(x, y), i16x8_extmul_high_i8x16(x, y))
+}
+
+/// Shared loop of Q4_0 and Q5_0, whose values are small enough (|v| ≤ 16) for four products
+/// to share an i16 lane.
+#[inline(always)]
+fn dot_small(w: &[u8], a: &[Q8Block], bytes: usize, values: impl Fn(&[u8]) -> (v128, v128)) -> f32 {
+    let mut acc = [f32x4_splat(0.0); 2];
+    for (i, (b, y)) in w.chunks_exact(bytes).zip(a).enumerate() {
+        let (x0, x1) = values(b);
+        let s = i32x4_extadd_pairwise_i16x8(i16x8_add(mul16(x0, load_i8(&y.qs, 0)), mul16(x1, load_i8(&y.qs, 16))));
+        let d = f32x4_splat(f16_at(b, 0) * y.d);
+        acc[i & 1] = f32x4_add(acc[i & 1], f32x4_mul(f32x4_convert_i32x4(s), d));
+    }
+    hsum(f32x4_add(acc[0], acc[1]))
+}
+
+fn q4_0(w: &[u8], a: &[Q8Block]) -> f32 {
+    dot_small(w, a, 18, |b| {
+        let q = load_at(b, 2);
+        let eight = i8x16_splat(8);
+        (i8x16_sub(v128_and(q, u8x16_splat(0x0F)), eight), i8x16_sub(u8x16_shr(q, 4), eight))
+    })
+}
+
+fn q5_0(w: &[u8], a: &[Q8Block]) -> f32 {
+    let bit = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+    let high = u8x16_splat(0xF0);
+    dot_small(w, a, 22, |b| {
+        let qh = u32x4_splat(u32::from_le_bytes([b[2], b[3], b[4], b[5]]));
+        let q = load_at(b, 6);
+        let set_lo = i8x16_eq(v128_and(u8x16_shuffle::<0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1>(qh, qh), bit), bit);
+        let set_hi = i8x16_eq(v128_and(u8x16_shuffle::<2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3>(qh, qh), bit), bit);
+        // A clear fifth bit means value - 16: the byte's high nibble set makes it negative.
+        (
+            v128_or(v128_and(q, u8x16_splat(0x0F)), v128_andnot(high, set_lo)),
+            v128_or(u8x16_shr(q, 4), v128_andnot(high, set_hi)),
+        )
+    })
+}
+
+fn q8_0(w: &[u8], a: &[Q8Block]) -> f32 {
+    let mut acc = [f32x4_splat(0.0); 2];
+    for (i, (b, y)) in w.chunks_exact(34).zip(a).enumerate() {
+        let mut s = i32x4_splat(0);
+        for h in 0..2 {
+            let (x, q) = (load_at(b, 2 + 16 * h), load_i8(&y.qs, 16 * h));
+            s = i32x4_add(s, i32x4_dot_i16x8(i16x8_extend_low_i8x16(x), i16x8_extend_low_i8x16(q)));
+            s = i32x4_add(s, i32x4_dot_i16x8(i16x8_extend_high_i8x16(x), i16x8_extend_high_i8x16(q)));
+        }
+        let d = f32x4_splat(f16_at(b, 0) * y.d);
+        acc[i & 1] = f32x4_add(acc[i & 1], f32x4_mul(f32x4_convert_i32x4(s), d));
+    }
+    hsum(f32x4_add(acc[0], acc[1]))
+}
+
+fn dot_k4(w: &[u8], a: &[Q8KBlock], bits5: bool) -> f32 {
+    let bytes = if bits5 { 176 } else { 144 };
+    let m4 = u8x16_splat(0x0F);
+    let one = u8x16_splat(1);
+    let mut sum = 0.0f32;
+    for (blk, y) in w.chunks_exact(bytes).zip(a) {
+        let scales = &blk[4..16];
+        let qs = if bits5 { &blk[48..176] } else { &blk[16..144] };
+        let qh = if bits5 { [load_at(blk, 16), load_at(blk, 32)] } else { [u8x16_splat(0); 2] };
+        let (mut sumi, mut mins) = (i32x4_splat(0), 0i32);
+        for c in 0..4 {
+            let (sc_lo, m_lo) = scale_min_k4(2 * c, scales);
+            let (sc_hi, m_hi) = scale_min_k4(2 * c + 1, scales);
+            mins += i32::from(m_lo) * (i32::from(y.bsums[4 * c]) + i32::from(y.bsums[4 * c + 1]))
+                + i32::from(m_hi) * (i32::from(y.bsums[4 * c + 2]) + i32::from(y.bsums[4 * c + 3]));
+            let (mut p_lo, mut p_hi) = (i16x8_splat(0), i16x8_splat(0));
+            for h in 0..2 {
+                let q = load_at(qs, 32 * c + 16 * h);
+                let mut lo = v128_and(q, m4);
+                let mut hi = u8x16_shr(q, 4);
+                if bits5 {
+                    lo = v128_or(lo, i8x16_shl(v128_and(u8x16_shr(qh[h], 2 * c as u32), one), 4));
+                    hi = v128_or(hi, i8x16_shl(v128_and(u8x16_shr(qh[h], 2 * c as u32 + 1), one), 4));
+                }
+                // Values ≤ 31: four products fit an i16 lane.
+                p_lo = i16x8_add(p_lo, mul16(lo, load_i8(&y.qs, 64 * c + 16 * h)));
+                p_hi = i16x8_add(p_hi, mul16(hi, load_i8(&y.qs, 64 * c + 32 + 16 * h)));
+            }
+            sumi = i32x4_add(sumi, i32x4_dot_i16x8(p_lo, i16x8_splat(i16::from(sc_lo))));
+            sumi = i32x4_add(sumi, i32x4_dot_i16x8(p_hi, i16x8_splat(i16::from(sc_hi))));
+        }
+        let (d, dmin) = (f16_at(blk, 0), f16_at(blk, 2));
+        sum += d * y.d * hsum_i32(sumi) as f32 - dmin * y.d * mins as f32;
+    }
+    sum
+}
+
+fn q4_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
+    dot_k4(w, a, false)
+}
+
+fn q5_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
+    dot_k4(w, a, true)
+}
+
+/// Q6_K with unsigned 6-bit values; the offset of 32 comes off through the block sums.
+fn q6_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
+    let m4 = u8x16_splat(0x0F);
+    let m3 = u8x16_splat(3);
+    let mut sum = 0.0f32;
+    for (blk, y) in w.chunks_exact(210).zip(a) {
+        let sc = |g: usize| i16::from(blk[192 + g] as i8);
+        let offset: i32 = (0..16).map(|g| i32::from(sc(g)) * i32::from(y.bsums[g])).sum();
+        let mut sumi = i32x4_splat(0);
+        for n in 0..2 {
+            for h in 0..2 {
+                let l0 = load_at(blk, 64 * n + 16 * h);
+                let l1 = load_at(blk, 64 * n + 32 + 16 * h);
+                let qh = load_at(blk, 128 + 32 * n + 16 * h);
+                let parts = [
+                    v128_or(v128_and(l0, m4), i8x16_shl(v128_and(qh, m3), 4)),
+                    v128_or(v128_and(l1, m4), i8x16_shl(v128_and(u8x16_shr(qh, 2), m3), 4)),
+                    v128_or(u8x16_shr(l0, 4), i8x16_shl(v128_and(u8x16_shr(qh, 4), m3), 4)),
+                    v128_or(u8x16_shr(l1, 4), i8x16_shl(u8x16_shr(qh, 6), 4)),
+                ];
+                for (k, q) in parts.into_iter().enumerate() {
+                    let at = 128 * n + 32 * k + 16 * h;
+                    let p = mul16(q, load_i8(&y.qs, at));
+                    sumi = i32x4_add(sumi, i32x4_dot_i16x8(p, i16x8_splat(sc(at / 16))));
+                }
+            }
+        }
+        sum += f16_at(blk, 208) * y.d * (hsum_i32(sumi) - 32 * offset) as f32;
+    }
+    sum
+}

@@ -1,0 +1,206 @@
+//! The block layouts against candle's, the SIMD dot products against the scalar reference,
+//! and the scalar reference against plain f64 arithmetic on the decoded values.
+
+use std::borrow::Cow;
+
+use arbitre_qmatmul::{Kernel, QMatrix, QType, quantize_q8_0, quantize_q8_k, reference};
+use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
+use candle_core::{Device, Module, Tensor};
+use half::f16;
+use proptest::prelude::*;
+
+/// Random block bytes with finite, modest f16 scales where the layout keeps them.
+fn random_blocks(ty: QType, n_blocks: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut data: Vec<u8> = (0..n_blocks * ty.block_bytes()).map(|_| next() as u8).collect();
+    let scale = |next: &mut dyn FnMut() -> u64| {
+        let v = (next() % 2000) as f32 / 1000.0 * 0.05 + 0.001;
+        f16::from_f32(v).to_le_bytes()
+    };
+    for b in data.chunks_exact_mut(ty.block_bytes()) {
+        match ty {
+            QType::Q4_0 | QType::Q5_0 | QType::Q8_0 => b[0..2].copy_from_slice(&scale(&mut next)),
+            QType::Q4K | QType::Q5K => {
+                b[0..2].copy_from_slice(&scale(&mut next));
+                b[2..4].copy_from_slice(&scale(&mut next));
+            }
+            QType::Q6K => b[208..210].copy_from_slice(&scale(&mut next)),
+        }
+    }
+    data
+}
+
+fn random_acts(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed as u32 | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s % 20001) as f32 / 10000.0 - 1.0
+        })
+        .collect()
+}
+
+fn candle_dtype(ty: QType) -> GgmlDType {
+    match ty {
+        QType::Q4_0 => GgmlDType::Q4_0,
+        QType::Q5_0 => GgmlDType::Q5_0,
+        QType::Q8_0 => GgmlDType::Q8_0,
+        QType::Q4K => GgmlDType::Q4K,
+        QType::Q5K => GgmlDType::Q5K,
+        QType::Q6K => GgmlDType::Q6K,
+    }
+}
+
+fn candle_qtensor(ty: QType, rows: usize, cols: usize, data: &[u8]) -> QTensor {
+    let storage = QStorage::from_data(Cow::Borrowed(data), &Device::Cpu, candle_dtype(ty)).expect("candle storage");
+    QTensor::new(storage, (rows, cols)).expect("candle qtensor")
+}
+
+#[test]
+fn dequantize_matches_candle_for_every_type() {
+    for ty in QType::ALL {
+        let (rows, cols) = (3, 512);
+        let data = random_blocks(ty, rows * cols / ty.block_elems(), 7);
+        let m = QMatrix::new(ty, rows, cols, data.clone()).expect("matrix");
+        let theirs = candle_qtensor(ty, rows, cols, &data)
+            .dequantize(&Device::Cpu)
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1::<f32>())
+            .expect("candle dequantize");
+        let mut ours = vec![0.0; cols];
+        for r in 0..rows {
+            m.dequantize_row(r, &mut ours).expect("row");
+            assert_eq!(&ours[..], &theirs[r * cols..(r + 1) * cols], "{ty:?} row {r}");
+        }
+    }
+}
+
+#[test]
+fn matmul_agrees_with_candle_for_every_type() {
+    for ty in QType::ALL {
+        let (rows, cols, n) = (40, 768, 3);
+        let data = random_blocks(ty, rows * cols / ty.block_elems(), 11);
+        let x = random_acts(n * cols, 5);
+        let m = QMatrix::new(ty, rows, cols, data.clone()).expect("matrix");
+        let mut ours = vec![0.0; n * rows];
+        m.matmul(&x, n, &mut ours).expect("matmul");
+        let qm = QMatMul::from_qtensor(candle_qtensor(ty, rows, cols, &data)).expect("qmatmul");
+        let xt = Tensor::from_slice(&x, (n, cols), &Device::Cpu).expect("x");
+        let theirs = qm.forward(&xt).and_then(|t| t.flatten_all()).and_then(|t| t.to_vec1::<f32>()).expect("forward");
+        let scale = theirs.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert!((a - b).abs() <= 1e-4 * scale.max(1.0), "{ty:?} output {i}: ours {a}, candle {b}");
+        }
+    }
+}
+
+/// The scalar reference equals f64 arithmetic on the decoded weights and the decoded
+/// quantized activations, up to f32 rounding.
+#[test]
+fn reference_dot_is_the_decoded_product() {
+    for ty in QType::ALL {
+        let cols = 512;
+        let data = random_blocks(ty, cols / ty.block_elems(), 3);
+        let x = random_acts(cols, 9);
+        let m = QMatrix::new(ty, 1, cols, data).expect("matrix");
+        let mut w = vec![0.0; cols];
+        m.dequantize_row(0, &mut w).expect("row");
+        let xq: Vec<f64> = if ty.uses_q8k() {
+            let mut b = Vec::new();
+            quantize_q8_k(&x, &mut b);
+            b.iter().flat_map(|b| b.qs.iter().map(move |&q| f64::from(q) * f64::from(b.d))).collect()
+        } else {
+            let mut b = Vec::new();
+            quantize_q8_0(&x, &mut b);
+            b.iter().flat_map(|b| b.qs.iter().map(move |&q| f64::from(q) * f64::from(b.d))).collect()
+        };
+        let exact: f64 = w.iter().zip(&xq).map(|(&a, &b)| f64::from(a) * b).sum();
+        let mut y = [0.0f32];
+        m.matmul_with(Kernel::Scalar, &x, 1, &mut y).expect("matmul");
+        let mag: f64 = w.iter().zip(&xq).map(|(&a, &b)| (f64::from(a) * b).abs()).sum();
+        assert!((f64::from(y[0]) - exact).abs() <= 1e-5 * mag.max(1e-3), "{ty:?}: {} vs {exact}", y[0]);
+    }
+}
+
+#[test]
+fn q8_0_quantization_follows_ggml() {
+    let mut x = vec![0.0f32; 32];
+    x[0] = 1.0;
+    x[1] = -0.5;
+    x[2] = 0.25;
+    x[3] = 1.0 / 254.0; // exactly half a step: rounds away from zero
+    let mut out = Vec::new();
+    quantize_q8_0(&x, &mut out);
+    assert_eq!(&out[0].qs[..4], &[127, -64, 32, 1]);
+    assert_eq!(out[0].sum, 127 - 64 + 32 + 1);
+    assert_eq!(out[0].d, f16::from_f32(1.0 / 127.0).to_f32());
+    let mut k = Vec::new();
+    let mut x = vec![0.0f32; 256];
+    x[5] = -127.0;
+    x[6] = -63.5;
+    x[7] = -62.5;
+    x[8] = 2.0;
+    quantize_q8_k(&x, &mut k);
+    // The value of largest magnitude always becomes -127 (the scale takes the sign); halves
+    // go to the even neighbour.
+    assert_eq!(&k[0].qs[5..9], &[-127, -64, -62, 2]);
+    assert_eq!(k[0].bsums[0], -127 - 64 - 62 + 2);
+    assert_eq!(k[0].d, 1.0);
+}
+
+#[test]
+fn bad_shapes_are_refused() {
+    assert!(QMatrix::new(QType::Q4_0, 2, 48, vec![0; 36]).is_err(), "48 is not whole blocks of 32");
+    assert!(QMatrix::new(QType::Q4_0, 2, 64, vec![0; 71]).is_err(), "wrong byte count");
+    let m = QMatrix::new(QType::Q4_0, 2, 64, vec![0; 72]).expect("matrix");
+    let mut y = vec![0.0; 2];
+    assert!(m.matmul(&[0.0; 63], 1, &mut y).is_err());
+    assert!(m.dequantize_row(2, &mut [0.0; 64]).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    /// The SIMD kernels (AVX2 here when the CPU has it) agree with the scalar reference over
+    /// random shapes, row counts and blocks.
+    #[test]
+    fn simd_matches_scalar(ty_i in 0usize..6, rows in 1usize..20, blocks in 1usize..6, n in 1usize..5, seed in any::<u64>()) {
+        let ty = QType::ALL[ty_i];
+        let cols = blocks * ty.block_elems();
+        let data = random_blocks(ty, rows * blocks, seed);
+        let x = random_acts(n * cols, seed ^ 0x5555);
+        let m = QMatrix::new(ty, rows, cols, data).expect("matrix");
+        let (mut a, mut b) = (vec![0.0; n * rows], vec![0.0; n * rows]);
+        m.matmul_with(Kernel::Best, &x, n, &mut a).expect("best");
+        m.matmul_with(Kernel::Scalar, &x, n, &mut b).expect("scalar");
+        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-3);
+        for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+            prop_assert!((p - q).abs() <= 2e-5 * scale, "{:?} out {}: simd {} scalar {}", ty, i, p, q);
+        }
+    }
+}
+
+#[test]
+fn reference_helpers_decode_known_blocks() {
+    // Q4_0: nibbles 0..15 low, 15..0 high.
+    let mut b = vec![0u8; 18];
+    for j in 0..16 {
+        b[2 + j] = (j as u8) | ((15 - j as u8) << 4);
+    }
+    let v = reference::q4_0_values(&b);
+    assert_eq!(v[0], -8);
+    assert_eq!(v[15], 7);
+    assert_eq!(v[16], 7);
+    assert_eq!(v[31], -8);
+    // Q5_0: all fifth bits set adds 16.
+    let mut b5 = vec![0u8; 22];
+    b5[2..6].copy_from_slice(&[0xFF; 4]);
+    assert!(reference::q5_0_values(&b5).iter().all(|&v| v == 0));
+}
