@@ -13,6 +13,8 @@ pub struct Q8Block {
     pub d: f32,
     /// Sum of `qs`.
     pub sum: i32,
+    /// `d * sum`: what an offset of 1 in every weight adds to the block's product.
+    pub dsum: f32,
 }
 
 /// 256 activations as ggml's Q8_K block: f32 scale and the sums of each 16 values.
@@ -40,7 +42,8 @@ pub fn quantize_q8_0(x: &[f32], out: &mut Vec<Q8Block>) {
             *q = (v * id).round() as i8;
             sum += i32::from(*q);
         }
-        out.push(Q8Block { qs, d: f16::from_f32(d).to_f32(), sum });
+        let d = f16::from_f32(d).to_f32();
+        out.push(Q8Block { qs, d, sum, dsum: d * sum as f32 });
     }
 }
 

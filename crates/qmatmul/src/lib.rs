@@ -11,6 +11,7 @@
 
 mod act;
 pub mod reference;
+pub mod testing;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod wasm;
 #[cfg(target_arch = "x86_64")]
