@@ -11,10 +11,8 @@ pub struct Q8Block {
     pub qs: [i8; 32],
     /// Scale (an f16 value).
     pub d: f32,
-    /// Sum of `qs`.
+    /// Sum of `qs`: what an offset of 1 in every weight adds to the block's integer product.
     pub sum: i32,
-    /// `d * sum`: what an offset of 1 in every weight adds to the block's product.
-    pub dsum: f32,
 }
 
 /// 256 activations as ggml's Q8_K block: f32 scale and the sums of each 16 values.
@@ -43,7 +41,7 @@ pub fn quantize_q8_0(x: &[f32], out: &mut Vec<Q8Block>) {
             sum += i32::from(*q);
         }
         let d = f16::from_f32(d).to_f32();
-        out.push(Q8Block { qs, d, sum, dsum: d * sum as f32 });
+        out.push(Q8Block { qs, d, sum });
     }
 }
 

@@ -10,6 +10,7 @@
 //! everything runs on the calling thread.
 
 mod act;
+mod packed;
 pub mod reference;
 pub mod testing;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -152,6 +153,8 @@ pub fn simd_name() -> &'static str {
 }
 
 /// A weight matrix `[rows, cols]` (rows are outputs) in ggml blocks, multiplied as `x · Wᵀ`.
+/// Q4_0, Q5_0 and Q8_0 are repacked on construction (groups of four rows, f32 scales; see
+/// the `packed` module); K-quants keep ggml's layout.
 #[derive(Clone, Debug)]
 pub struct QMatrix {
     ty: QType,
@@ -160,11 +163,13 @@ pub struct QMatrix {
     data: Vec<u8>,
 }
 
-type Dot8 = fn(&[u8], &[Q8Block]) -> f32;
+/// Four rows of a repacked group against one activation row.
+type DotGroup = fn(&[u8], &[Q8Block]) -> [f32; 4];
+/// One row of K-quant blocks against one activation row.
 type DotK = fn(&[u8], &[Q8KBlock]) -> f32;
 
 enum Dot {
-    Q8(Dot8),
+    Group(DotGroup),
     K(DotK),
 }
 
@@ -178,6 +183,7 @@ impl QMatrix {
         if data.len() != expected {
             return Err(QError::Size { ty: ty.name(), rows, cols, expected, found: data.len() });
         }
+        let data = if packed::is_packed(ty) { packed::pack(ty, rows, cols / ty.block_elems(), &data) } else { data };
         Ok(Self { ty, rows, cols, data })
     }
 
@@ -196,18 +202,21 @@ impl QMatrix {
         self.cols
     }
 
-    /// Bytes of block data.
+    /// Bytes held (repacked types hold f32 scales and pad the last group of rows).
     pub fn bytes(&self) -> usize {
         self.data.len()
     }
 
-    fn row_bytes(&self) -> usize {
-        self.cols / self.ty.block_elems() * self.ty.block_bytes()
+    /// Bytes of one K-quant row, or of one group of four repacked rows.
+    fn stride(&self) -> usize {
+        let nb = self.cols / self.ty.block_elems();
+        if packed::is_packed(self.ty) { nb * packed::group_block_bytes(self.ty) } else { nb * self.ty.block_bytes() }
     }
 
+    /// Row `r` of a K-quant matrix, or group `r` of a repacked one.
     fn row(&self, r: usize) -> &[u8] {
-        let rb = self.row_bytes();
-        &self.data[r * rb..(r + 1) * rb]
+        let s = self.stride();
+        &self.data[r * s..(r + 1) * s]
     }
 
     /// Decodes row `r` to f32 (embedding lookups), with ggml's arithmetic.
@@ -218,7 +227,11 @@ impl QMatrix {
         if out.len() != self.cols {
             return Err(QError::Buffers { n: 1, rows: self.rows, cols: self.cols, input: 0, output: out.len() });
         }
-        reference::dequantize(self.ty, self.row(r), out);
+        if packed::is_packed(self.ty) {
+            reference::dequantize_packed(self.ty, self.row(r / packed::G), r % packed::G, out);
+        } else {
+            reference::dequantize_k(self.ty, self.row(r), out);
+        }
         Ok(())
     }
 
@@ -273,12 +286,12 @@ impl QMatrix {
         }
         let nb = self.cols / self.ty.block_elems();
         match self.dot(kernel) {
-            Dot::Q8(f) => {
+            Dot::Group(f) => {
                 let mut acts = Vec::with_capacity(n * nb);
                 for row in x.chunks_exact(self.cols) {
                     quantize_q8_0(row, &mut acts);
                 }
-                self.run(n, y, |r, t| f(self.row(r), &acts[t * nb..(t + 1) * nb]));
+                self.run_groups(n, y, |g, t| f(self.row(g), &acts[t * nb..(t + 1) * nb]));
             }
             Dot::K(f) => {
                 let mut acts = Vec::with_capacity(n * nb);
@@ -323,6 +336,39 @@ impl QMatrix {
         for (r, slot) in by_row.chunks_exact(n).enumerate() {
             for (t, v) in slot.iter().enumerate() {
                 y[t * rows + r] = *v;
+            }
+        }
+    }
+}
+
+impl QMatrix {
+    /// Fills `y[t * rows + 4g + k] = f(g, t)[k]` for the groups of four rows.
+    fn run_groups(&self, n: usize, y: &mut [f32], f: impl Fn(usize, usize) -> [f32; 4] + Sync) {
+        let (rows, groups) = (self.rows, self.rows.div_ceil(packed::G));
+        let threads = pool_threads();
+        // [group][token][row in group], then scattered into place.
+        let mut out = vec![0.0f32; groups * n * packed::G];
+        let fill = |first: usize, part: &mut [f32]| {
+            for (i, slot) in part.chunks_exact_mut(n * packed::G).enumerate() {
+                for (t, four) in slot.chunks_exact_mut(packed::G).enumerate() {
+                    four.copy_from_slice(&f(first + i, t));
+                }
+            }
+        };
+        if threads <= 1 {
+            fill(0, &mut out);
+        } else {
+            let chunk = groups.div_ceil(threads * 4).max(2);
+            par_chunks(&mut out, chunk * n * packed::G, |c, part| fill(c * chunk, part));
+        }
+        for (g, slot) in out.chunks_exact(n * packed::G).enumerate() {
+            for (t, four) in slot.chunks_exact(packed::G).enumerate() {
+                for (k, v) in four.iter().enumerate() {
+                    let r = g * packed::G + k;
+                    if r < rows {
+                        y[t * rows + r] = *v;
+                    }
+                }
             }
         }
     }

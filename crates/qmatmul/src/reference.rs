@@ -4,13 +4,14 @@
 use half::f16;
 
 use crate::act::{Q8Block, Q8KBlock};
+use crate::packed::{block_values, group_block_bytes};
 use crate::{Dot, QType};
 
 pub(crate) fn dot(ty: QType) -> Dot {
     match ty {
-        QType::Q4_0 => Dot::Q8(dot_q4_0),
-        QType::Q5_0 => Dot::Q8(dot_q5_0),
-        QType::Q8_0 => Dot::Q8(dot_q8_0),
+        QType::Q4_0 => Dot::Group(dot_q4_0),
+        QType::Q5_0 => Dot::Group(dot_q5_0),
+        QType::Q8_0 => Dot::Group(dot_q8_0),
         QType::Q4K => Dot::K(dot_q4_k),
         QType::Q5K => Dot::K(dot_q5_k),
         QType::Q6K => Dot::K(dot_q6_k),
@@ -21,25 +22,24 @@ pub(crate) fn f16_at(b: &[u8], at: usize) -> f32 {
     f16::from_le_bytes([b[at], b[at + 1]]).to_f32()
 }
 
-/// The 32 values of a Q4_0 block, offset removed.
-pub fn q4_0_values(b: &[u8]) -> [i8; 32] {
+/// The 32 values of a Q4_0 block's 16 nibble bytes, offset removed.
+pub fn q4_0_values(qs: &[u8]) -> [i8; 32] {
     let mut v = [0i8; 32];
     for j in 0..16 {
-        v[j] = (b[2 + j] & 0x0F) as i8 - 8;
-        v[j + 16] = (b[2 + j] >> 4) as i8 - 8;
+        v[j] = (qs[j] & 0x0F) as i8 - 8;
+        v[j + 16] = (qs[j] >> 4) as i8 - 8;
     }
     v
 }
 
-/// The 32 values of a Q5_0 block, offset removed.
-pub fn q5_0_values(b: &[u8]) -> [i8; 32] {
-    let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+/// The 32 values of a Q5_0 block (fifth bits `qh`, 16 nibble bytes), offset removed.
+pub fn q5_0_values(qh: u32, qs: &[u8]) -> [i8; 32] {
     let mut v = [0i8; 32];
     for j in 0..16 {
         let h0 = ((qh >> j) << 4) & 0x10;
         let h1 = (qh >> (j + 12)) & 0x10;
-        v[j] = ((u32::from(b[6 + j]) & 0x0F) | h0) as i8 - 16;
-        v[j + 16] = ((u32::from(b[6 + j]) >> 4) | h1) as i8 - 16;
+        v[j] = ((u32::from(qs[j]) & 0x0F) | h0) as i8 - 16;
+        v[j + 16] = ((u32::from(qs[j]) >> 4) | h1) as i8 - 16;
     }
     v
 }
@@ -92,24 +92,30 @@ fn idot(a: &[i8], b: &[i8]) -> i32 {
     a.iter().zip(b).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum()
 }
 
-fn dot_32(w: &[u8], a: &[Q8Block], bytes: usize, values: fn(&[u8]) -> [i8; 32]) -> f32 {
-    w.chunks_exact(bytes).zip(a).map(|(b, y)| f16_at(b, 0) * y.d * idot(&values(b), &y.qs) as f32).sum()
+/// Four rows of a repacked 32-wide type against one row of activations.
+fn dot_group(ty: QType, g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    let gbb = group_block_bytes(ty);
+    std::array::from_fn(|k| {
+        g.chunks_exact(gbb)
+            .zip(a)
+            .map(|(gb, y)| {
+                let (d, v) = block_values(ty, gb, k);
+                d * y.d * idot(&v, &y.qs) as f32
+            })
+            .sum()
+    })
 }
 
-fn dot_q4_0(w: &[u8], a: &[Q8Block]) -> f32 {
-    dot_32(w, a, 18, q4_0_values)
+fn dot_q4_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    dot_group(QType::Q4_0, g, a)
 }
 
-fn dot_q5_0(w: &[u8], a: &[Q8Block]) -> f32 {
-    dot_32(w, a, 22, q5_0_values)
+fn dot_q5_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    dot_group(QType::Q5_0, g, a)
 }
 
-fn q8_0_values(b: &[u8]) -> [i8; 32] {
-    std::array::from_fn(|j| b[2 + j] as i8)
-}
-
-fn dot_q8_0(w: &[u8], a: &[Q8Block]) -> f32 {
-    dot_32(w, a, 34, q8_0_values)
+fn dot_q8_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    dot_group(QType::Q8_0, g, a)
 }
 
 fn dot_k4(w: &[u8], a: &[Q8KBlock], bits5: bool) -> f32 {
@@ -148,36 +154,32 @@ fn dot_q6_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
     sum
 }
 
-/// Decodes one row of blocks to f32 with ggml's `dequantize_row_*` arithmetic.
-pub fn dequantize(ty: QType, row: &[u8], out: &mut [f32]) {
-    let n = ty.block_elems();
-    for (b, o) in row.chunks_exact(ty.block_bytes()).zip(out.chunks_exact_mut(n)) {
-        match ty {
-            QType::Q4_0 | QType::Q5_0 | QType::Q8_0 => {
-                let d = f16_at(b, 0);
-                let v = match ty {
-                    QType::Q4_0 => q4_0_values(b),
-                    QType::Q5_0 => q5_0_values(b),
-                    _ => q8_0_values(b),
-                };
-                o.iter_mut().zip(v).for_each(|(o, q)| *o = f32::from(q) * d);
+/// Decodes row `k` of a group of repacked 32-wide blocks to f32 (ggml's arithmetic: value
+/// times scale).
+pub(crate) fn dequantize_packed(ty: QType, group: &[u8], k: usize, out: &mut [f32]) {
+    for (gb, o) in group.chunks_exact(group_block_bytes(ty)).zip(out.chunks_exact_mut(32)) {
+        let (d, v) = block_values(ty, gb, k);
+        o.iter_mut().zip(v).for_each(|(o, q)| *o = f32::from(q) * d);
+    }
+}
+
+/// Decodes one row of K-quant blocks to f32 with ggml's `dequantize_row_*` arithmetic.
+pub(crate) fn dequantize_k(ty: QType, row: &[u8], out: &mut [f32]) {
+    for (b, o) in row.chunks_exact(ty.block_bytes()).zip(out.chunks_exact_mut(256)) {
+        if ty == QType::Q6K {
+            let d = f16_at(b, 208);
+            let v = q6_k_values(b);
+            for (i, (o, q)) in o.iter_mut().zip(v).enumerate() {
+                *o = d * f32::from(b[192 + i / 16] as i8) * f32::from(q);
             }
-            QType::Q4K | QType::Q5K => {
-                let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
-                let v = k_values(b, ty == QType::Q5K);
-                for j in 0..8 {
-                    let (sc, m) = scale_min_k4(j, &b[4..16]);
-                    let (d1, m1) = (d * f32::from(sc), dmin * f32::from(m));
-                    for l in 0..32 {
-                        o[32 * j + l] = d1 * f32::from(v[32 * j + l]) - m1;
-                    }
-                }
-            }
-            QType::Q6K => {
-                let d = f16_at(b, 208);
-                let v = q6_k_values(b);
-                for (i, (o, q)) in o.iter_mut().zip(v).enumerate() {
-                    *o = d * f32::from(b[192 + i / 16] as i8) * f32::from(q);
+        } else {
+            let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
+            let v = k_values(b, ty == QType::Q5K);
+            for j in 0..8 {
+                let (sc, m) = scale_min_k4(j, &b[4..16]);
+                let (d1, m1) = (d * f32::from(sc), dmin * f32::from(m));
+                for l in 0..32 {
+                    o[32 * j + l] = d1 * f32::from(v[32 * j + l]) - m1;
                 }
             }
         }

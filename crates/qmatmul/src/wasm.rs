@@ -10,14 +10,15 @@
 use core::arch::wasm32::*;
 
 use crate::act::{Q8Block, Q8KBlock};
+use crate::packed::group_block_bytes;
 use crate::reference::{f16_at, scale_min_k4};
 use crate::{Dot, QType};
 
 pub(crate) fn dot(ty: QType) -> Option<Dot> {
     Some(match ty {
-        QType::Q4_0 => Dot::Q8(q4_0),
-        QType::Q5_0 => Dot::Q8(q5_0),
-        QType::Q8_0 => Dot::Q8(q8_0),
+        QType::Q4_0 => Dot::Group(q4_0),
+        QType::Q5_0 => Dot::Group(q5_0),
+        QType::Q8_0 => Dot::Group(q8_0),
         QType::Q4K => Dot::K(q4_k),
         QType::Q5K => Dot::K(q5_k),
         QType::Q6K => Dot::K(q6_k),
@@ -58,57 +59,75 @@ fn mul16(x: v128, y: v128) -> v128 {
     i16x8_add(i16x8_extmul_low_i8x16(x, y), i16x8_extmul_high_i8x16(x, y))
 }
 
-/// Shared loop of Q4_0 and Q5_0, whose values are small enough (|v| ≤ 16) for four products
-/// to share an i16 lane.
+/// Four rows' i32x4 partial sums to their four totals.
 #[inline(always)]
-fn dot_small(w: &[u8], a: &[Q8Block], bytes: usize, values: impl Fn(&[u8]) -> (v128, v128)) -> f32 {
-    let mut acc = [f32x4_splat(0.0); 2];
-    for (i, (b, y)) in w.chunks_exact(bytes).zip(a).enumerate() {
-        let (x0, x1) = values(b);
-        let s = i32x4_extadd_pairwise_i16x8(i16x8_add(mul16(x0, load_i8(&y.qs, 0)), mul16(x1, load_i8(&y.qs, 16))));
-        let d = f32x4_splat(f16_at(b, 0) * y.d);
-        acc[i & 1] = f32x4_add(acc[i & 1], f32x4_mul(f32x4_convert_i32x4(s), d));
-    }
-    hsum(f32x4_add(acc[0], acc[1]))
+fn four_totals(s: [v128; 4]) -> v128 {
+    let t0 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(s[0], s[1]), i32x4_shuffle::<2, 6, 3, 7>(s[0], s[1]));
+    let t1 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(s[2], s[3]), i32x4_shuffle::<2, 6, 3, 7>(s[2], s[3]));
+    i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(t0, t1), i32x4_shuffle::<2, 3, 6, 7>(t0, t1))
 }
 
-fn q4_0(w: &[u8], a: &[Q8Block]) -> f32 {
-    dot_small(w, a, 18, |b| {
-        let q = load_at(b, 2);
-        let eight = i8x16_splat(8);
-        (i8x16_sub(v128_and(q, u8x16_splat(0x0F)), eight), i8x16_sub(u8x16_shr(q, 4), eight))
+/// Shared loop of the repacked types (see `packed`): `sums` gives the four rows' integer
+/// products with an activation block, values taken unsigned; `offset` (8 for Q4_0, 16 for
+/// Q5_0, 0 for Q8_0) times the activation sum comes off in integers, so each block's sum is
+/// exact.
+#[inline(always)]
+fn dot_group(g: &[u8], a: &[Q8Block], ty: QType, offset: i32, sums: impl Fn(&[u8], &Q8Block) -> v128) -> [f32; 4] {
+    let gbb = group_block_bytes(ty);
+    let mut acc = [f32x4_splat(0.0); 2];
+    for (i, (gb, y)) in g.chunks_exact(gbb).zip(a).enumerate() {
+        let scales = load_at(gb, 0);
+        let s = f32x4_convert_i32x4(i32x4_sub(sums(gb, y), i32x4_splat(offset * y.sum)));
+        acc[i & 1] = f32x4_add(acc[i & 1], f32x4_mul(f32x4_mul(scales, f32x4_splat(y.d)), s));
+    }
+    let total = f32x4_add(acc[0], acc[1]);
+    [f32x4_extract_lane::<0>(total), f32x4_extract_lane::<1>(total), f32x4_extract_lane::<2>(total), f32x4_extract_lane::<3>(total)]
+}
+
+/// 16 nibble bytes (values 0..15, or 0..31 with `fifth` bytes OR-ed in) times 32
+/// activations, as i32x4 partial sums. Four products share an i16 lane (≤ 4 · 31 · 127).
+#[inline(always)]
+fn nibble_row(q: v128, fifth_lo: v128, fifth_hi: v128, y0: v128, y1: v128) -> v128 {
+    let lo = v128_or(v128_and(q, u8x16_splat(0x0F)), fifth_lo);
+    let hi = v128_or(u8x16_shr(q, 4), fifth_hi);
+    i32x4_extadd_pairwise_i16x8(i16x8_add(mul16(lo, y0), mul16(hi, y1)))
+}
+
+fn q4_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    let zero = u8x16_splat(0);
+    dot_group(g, a, QType::Q4_0, 8, |gb, y| {
+        let (y0, y1) = (load_i8(&y.qs, 0), load_i8(&y.qs, 16));
+        four_totals(std::array::from_fn(|k| nibble_row(load_at(gb, 16 + 16 * k), zero, zero, y0, y1)))
     })
 }
 
-fn q5_0(w: &[u8], a: &[Q8Block]) -> f32 {
+fn q5_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
     let bit = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-    let high = u8x16_splat(0xF0);
-    dot_small(w, a, 22, |b| {
-        let qh = u32x4_splat(u32::from_le_bytes([b[2], b[3], b[4], b[5]]));
-        let q = load_at(b, 6);
-        let set_lo = i8x16_eq(v128_and(u8x16_shuffle::<0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1>(qh, qh), bit), bit);
-        let set_hi = i8x16_eq(v128_and(u8x16_shuffle::<2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3>(qh, qh), bit), bit);
-        // A clear fifth bit means value - 16: the byte's high nibble set makes it negative.
-        (
-            v128_or(v128_and(q, u8x16_splat(0x0F)), v128_andnot(high, set_lo)),
-            v128_or(u8x16_shr(q, 4), v128_andnot(high, set_hi)),
-        )
+    let fifth = u8x16_splat(0x10);
+    dot_group(g, a, QType::Q5_0, 16, |gb, y| {
+        let (y0, y1) = (load_i8(&y.qs, 0), load_i8(&y.qs, 16));
+        four_totals(std::array::from_fn(|k| {
+            let qh = u32x4_splat(u32::from_le_bytes([gb[16 + 4 * k], gb[17 + 4 * k], gb[18 + 4 * k], gb[19 + 4 * k]]));
+            let lo = u8x16_shuffle::<0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1>(qh, qh);
+            let hi = u8x16_shuffle::<2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3>(qh, qh);
+            let f_lo = v128_and(i8x16_eq(v128_and(lo, bit), bit), fifth);
+            let f_hi = v128_and(i8x16_eq(v128_and(hi, bit), bit), fifth);
+            nibble_row(load_at(gb, 32 + 16 * k), f_lo, f_hi, y0, y1)
+        }))
     })
 }
 
-fn q8_0(w: &[u8], a: &[Q8Block]) -> f32 {
-    let mut acc = [f32x4_splat(0.0); 2];
-    for (i, (b, y)) in w.chunks_exact(34).zip(a).enumerate() {
-        let mut s = i32x4_splat(0);
-        for h in 0..2 {
-            let (x, q) = (load_at(b, 2 + 16 * h), load_i8(&y.qs, 16 * h));
-            s = i32x4_add(s, i32x4_dot_i16x8(i16x8_extend_low_i8x16(x), i16x8_extend_low_i8x16(q)));
-            s = i32x4_add(s, i32x4_dot_i16x8(i16x8_extend_high_i8x16(x), i16x8_extend_high_i8x16(q)));
-        }
-        let d = f32x4_splat(f16_at(b, 0) * y.d);
-        acc[i & 1] = f32x4_add(acc[i & 1], f32x4_mul(f32x4_convert_i32x4(s), d));
-    }
-    hsum(f32x4_add(acc[0], acc[1]))
+fn q8_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    dot_group(g, a, QType::Q8_0, 0, |gb, y| {
+        let (y0, y1) = (load_i8(&y.qs, 0), load_i8(&y.qs, 16));
+        let ye = [i16x8_extend_low_i8x16(y0), i16x8_extend_high_i8x16(y0), i16x8_extend_low_i8x16(y1), i16x8_extend_high_i8x16(y1)];
+        four_totals(std::array::from_fn(|k| {
+            let (x0, x1) = (load_at(gb, 16 + 32 * k), load_at(gb, 32 + 32 * k));
+            let s0 = i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(x0), ye[0]), i32x4_dot_i16x8(i16x8_extend_high_i8x16(x0), ye[1]));
+            let s1 = i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(x1), ye[2]), i32x4_dot_i16x8(i16x8_extend_high_i8x16(x1), ye[3]));
+            i32x4_add(s0, s1)
+        }))
+    })
 }
 
 fn dot_k4(w: &[u8], a: &[Q8KBlock], bits5: bool) -> f32 {

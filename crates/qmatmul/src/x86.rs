@@ -3,14 +3,16 @@
 //! Per block: the weights are unpacked to bytes in a 256-bit register, multiplied with the
 //! activation bytes by `vpmaddubsw` (unsigned × signed, pairs summed to i16), widened to i32
 //! pairs by `vpmaddwd` (which also applies K-quant sub-block scales), converted to f32 and
-//! accumulated with the block's scale. Two accumulators alternate between blocks so
-//! consecutive blocks' multiply-adds do not wait on each other.
+//! accumulated with the block's scale. The repacked 32-wide types go four rows at a time
+//! (two rows per register for the 4- and 5-bit ones), with two accumulators alternating
+//! between blocks so consecutive multiply-adds do not wait on each other.
 
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::*;
 
 use crate::act::{Q8Block, Q8KBlock};
+use crate::packed::group_block_bytes;
 use crate::reference::scale_min_k4;
 use crate::{Dot, QType};
 
@@ -23,9 +25,9 @@ pub(crate) fn dot(ty: QType) -> Option<Dot> {
         return None;
     }
     Some(match ty {
-        QType::Q4_0 => Dot::Q8(q4_0),
-        QType::Q5_0 => Dot::Q8(q5_0),
-        QType::Q8_0 => Dot::Q8(q8_0),
+        QType::Q4_0 => Dot::Group(q4_0),
+        QType::Q5_0 => Dot::Group(q5_0),
+        QType::Q8_0 => Dot::Group(q8_0),
         QType::Q4K => Dot::K(q4_k),
         QType::Q5K => Dot::K(q5_k),
         QType::Q6K => Dot::K(q6_k),
@@ -34,8 +36,8 @@ pub(crate) fn dot(ty: QType) -> Option<Dot> {
 
 // The safe entry points: `dot` hands them out only once `available()` said yes.
 macro_rules! entry {
-    ($name:ident, $inner:ident, $act:ty) => {
-        fn $name(w: &[u8], a: &[$act]) -> f32 {
+    ($name:ident, $inner:ident, $act:ty, $out:ty) => {
+        fn $name(w: &[u8], a: &[$act]) -> $out {
             debug_assert!(available());
             // SAFETY: only reachable through `dot`, which checked the CPU features; the slice
             // lengths are checked inside.
@@ -43,12 +45,12 @@ macro_rules! entry {
         }
     };
 }
-entry!(q4_0, q4_0_avx2, Q8Block);
-entry!(q5_0, q5_0_avx2, Q8Block);
-entry!(q8_0, q8_0_avx2, Q8Block);
-entry!(q4_k, q4_k_avx2, Q8KBlock);
-entry!(q5_k, q5_k_avx2, Q8KBlock);
-entry!(q6_k, q6_k_avx2, Q8KBlock);
+entry!(q4_0, q4_0_avx2, Q8Block, [f32; 4]);
+entry!(q5_0, q5_0_avx2, Q8Block, [f32; 4]);
+entry!(q8_0, q8_0_avx2, Q8Block, [f32; 4]);
+entry!(q4_k, q4_k_avx2, Q8KBlock, f32);
+entry!(q5_k, q5_k_avx2, Q8KBlock, f32);
+entry!(q6_k, q6_k_avx2, Q8KBlock, f32);
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -74,36 +76,6 @@ fn hsum_i32(x: __m256i) -> i32 {
     _mm_cvtsi128_si32(r)
 }
 
-/// Signed × signed bytes, summed to eight f32 lanes (ggml's `mul_sum_i8_pairs_float`).
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn mul_sum_i8(x: __m256i, y: __m256i) -> __m256 {
-    let dot = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-    _mm256_cvtepi32_ps(_mm256_madd_epi16(dot, _mm256_set1_epi16(1)))
-}
-
-/// 16 bytes of packed nibbles to 32 bytes: low nibbles first, then high.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn nibbles(p: *const u8) -> __m256i {
-    // SAFETY: the caller guarantees 16 readable bytes at `p`.
-    let lo = unsafe { _mm_loadu_si128(p.cast()) };
-    let both = _mm256_set_m128i(_mm_srli_epi16(lo, 4), lo);
-    _mm256_and_si256(both, _mm256_set1_epi8(0x0F))
-}
-
-/// 32 bits to 32 bytes, 0xFF where the bit is set.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn bits_to_bytes(bits: u32) -> __m256i {
-    let spread = _mm256_shuffle_epi8(
-        _mm256_set1_epi32(bits as i32),
-        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0),
-    );
-    let mask = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
-    _mm256_cmpeq_epi8(_mm256_or_si256(spread, mask), _mm256_set1_epi64x(-1))
-}
-
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn load32(p: *const u8) -> __m256i {
@@ -111,65 +83,129 @@ unsafe fn load32(p: *const u8) -> __m256i {
     unsafe { _mm256_loadu_si256(p.cast()) }
 }
 
-/// Shared loop of the 32-value types: `values` unpacks a block's signed values.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_32(w: &[u8], a: &[Q8Block], bytes: usize, values: impl Fn(*const u8) -> __m256i) -> f32 {
-    assert!(w.len() >= a.len() * bytes, "weight row shorter than the activations");
-    let p = w.as_ptr();
-    let mut acc = [_mm256_setzero_ps(); 2];
-    for (i, y) in a.iter().enumerate() {
-        // SAFETY: block i lies within `w` (asserted above); `y.qs` holds 32 bytes.
-        let (b, qy) = unsafe { (p.add(i * bytes), load32(y.qs.as_ptr().cast())) };
-        // SAFETY: a block starts with its 2-byte f16 scale.
-        let dw = f16_to_f32(u16::from_le_bytes(unsafe { [*b, *b.add(1)] }));
-        let q = mul_sum_i8(values(b), qy);
-        acc[i & 1] = _mm256_fmadd_ps(_mm256_set1_ps(dw * y.d), q, acc[i & 1]);
-    }
-    hsum(_mm256_add_ps(acc[0], acc[1]))
+unsafe fn load16(p: *const u8) -> __m128i {
+    // SAFETY: the caller guarantees 16 readable bytes at `p`.
+    unsafe { _mm_loadu_si128(p.cast()) }
 }
 
-/// Q4_0 with the nibbles taken unsigned (0..15) by `vpmaddubsw`, so no sign fix-ups; the
-/// offset of 8 comes off at the end as 8 × Σ d·(activation sum), from the Q8 blocks.
+/// Two rows' i32 lane sums (rows 0/1 in `a`'s halves, rows 2/3 in `b`'s) to four row totals.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q4_0_avx2(w: &[u8], a: &[Q8Block]) -> f32 {
-    assert!(w.len() >= a.len() * 18, "weight row shorter than the activations");
-    let p = w.as_ptr();
-    let ones = _mm256_set1_epi16(1);
-    let mut acc = [_mm256_setzero_ps(); 2];
-    let mut offsets = [0.0f32; 4];
+fn four_totals(a: __m256i, b: __m256i) -> __m128i {
+    let h = _mm256_hadd_epi32(a, b);
+    let h = _mm256_hadd_epi32(h, h);
+    _mm_unpacklo_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1))
+}
+
+/// Shared loop of the repacked types: `sums` gives the four rows' integer products with the
+/// activation block, with values taken unsigned; `offset` (8 for Q4_0, 16 for Q5_0, 0 for
+/// Q8_0) times the activation sum comes off in integers, so each block's sum is exact.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_group(g: &[u8], a: &[Q8Block], ty: QType, offset: i32, sums: impl Fn(*const u8, &Q8Block) -> __m128i) -> [f32; 4] {
+    let gbb = group_block_bytes(ty);
+    assert!(g.len() >= a.len() * gbb, "weight group shorter than the activations");
+    let p = g.as_ptr();
+    let mut acc = [_mm_setzero_ps(); 2];
     for (i, y) in a.iter().enumerate() {
-        // SAFETY: block i (18 bytes: scale, 16 bytes of nibbles) lies within `w`; `y.qs` holds 32 bytes.
-        let (b, qx, qy) = unsafe {
-            let b = p.add(i * 18);
-            (b, nibbles(b.add(2)), load32(y.qs.as_ptr().cast()))
+        // SAFETY: group-block i lies within `g` (asserted above) and starts with 4 f32 scales.
+        let (gb, scales) = unsafe {
+            let gb = p.add(i * gbb);
+            (gb, _mm_loadu_ps(gb.cast()))
         };
-        // SAFETY: a block starts with its 2-byte f16 scale.
-        let dw = f16_to_f32(u16::from_le_bytes(unsafe { [*b, *b.add(1)] }));
-        let q = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(qx, qy), ones));
-        acc[i & 1] = _mm256_fmadd_ps(_mm256_set1_ps(dw * y.d), q, acc[i & 1]);
-        offsets[i & 3] += dw * y.dsum;
+        let s = _mm_cvtepi32_ps(_mm_sub_epi32(sums(gb, y), _mm_set1_epi32(offset * y.sum)));
+        acc[i & 1] = _mm_fmadd_ps(_mm_mul_ps(scales, _mm_set1_ps(y.d)), s, acc[i & 1]);
     }
-    hsum(_mm256_add_ps(acc[0], acc[1])) - 8.0 * ((offsets[0] + offsets[1]) + (offsets[2] + offsets[3]))
+    let mut out = [0.0f32; 4];
+    // SAFETY: `out` holds four f32.
+    unsafe { _mm_storeu_ps(out.as_mut_ptr(), _mm_add_ps(acc[0], acc[1])) };
+    out
+}
+
+/// Two rows' 16 nibble bytes (one per 128-bit half) times the activations, unsigned values
+/// 0..15 (or 0..31 with `fifth` bits OR-ed in), summed to i32 lanes per row.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn two_rows(q: __m256i, fifth_lo: __m256i, fifth_hi: __m256i, y_lo: __m256i, y_hi: __m256i) -> __m256i {
+    let m4 = _mm256_set1_epi8(0x0F);
+    let lo = _mm256_or_si256(_mm256_and_si256(q, m4), fifth_lo);
+    let hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), fifth_hi);
+    let p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_maddubs_epi16(hi, y_hi));
+    _mm256_madd_epi16(p, _mm256_set1_epi16(1))
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn halves(y: &Q8Block) -> (__m256i, __m256i) {
+    // SAFETY: `y.qs` holds 32 bytes.
+    unsafe { (_mm256_broadcastsi128_si256(load16(y.qs.as_ptr().cast())), _mm256_broadcastsi128_si256(load16(y.qs[16..].as_ptr().cast()))) }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q5_0_avx2(w: &[u8], a: &[Q8Block]) -> f32 {
-    let values = |b: *const u8| {
-        // SAFETY: each block is 22 bytes: scale, 4 bytes of fifth bits, 16 of nibbles.
-        let (qh, lo) = unsafe { ([*b.add(2), *b.add(3), *b.add(4), *b.add(5)], nibbles(b.add(6))) };
-        // A clear fifth bit means value - 16: the byte's high nibble set makes it negative.
-        let hi = _mm256_andnot_si256(bits_to_bytes(u32::from_le_bytes(qh)), _mm256_set1_epi8(0xF0u8 as i8));
-        _mm256_or_si256(lo, hi)
+unsafe fn q4_0_avx2(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    let zero = _mm256_setzero_si256();
+    let sums = |gb: *const u8, y: &Q8Block| {
+        // SAFETY: a Q4_0 group-block is 16 bytes of scales then 4 × 16 bytes of nibbles.
+        let (r01, r23, (y_lo, y_hi)) = unsafe { (load32(gb.add(16)), load32(gb.add(48)), halves(y)) };
+        four_totals(two_rows(r01, zero, zero, y_lo, y_hi), two_rows(r23, zero, zero, y_lo, y_hi))
     };
-    unsafe { dot_32(w, a, 22, values) }
+    unsafe { dot_group(g, a, QType::Q4_0, 8, sums) }
+}
+
+/// Fifth bits of two rows (`bits` = row a's u32 | row b's u32 << 32) as 0x10 bytes, laid out
+/// like their nibbles: values 0..15 (`high` false) or 16..31.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn fifth_bits(bits: u64, high: bool) -> __m256i {
+    let spread = if high {
+        _mm256_set_epi64x(0x0707070707070707, 0x0606060606060606, 0x0303030303030303, 0x0202020202020202)
+    } else {
+        _mm256_set_epi64x(0x0505050505050505, 0x0404040404040404, 0x0101010101010101, 0)
+    };
+    let bytes = _mm256_shuffle_epi8(_mm256_set1_epi64x(bits as i64), spread);
+    let set = _mm256_cmpeq_epi8(_mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)), _mm256_set1_epi64x(-1));
+    _mm256_and_si256(set, _mm256_set1_epi8(0x10))
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q8_0_avx2(w: &[u8], a: &[Q8Block]) -> f32 {
-    // SAFETY: each block is 34 bytes: scale then 32 signed bytes.
-    let values = |b: *const u8| unsafe { load32(b.add(2)) };
-    unsafe { dot_32(w, a, 34, values) }
+unsafe fn q5_0_avx2(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    let sums = |gb: *const u8, y: &Q8Block| {
+        // SAFETY: a Q5_0 group-block is 16 bytes of scales, 4 × u32 of fifth bits, 4 × 16
+        // bytes of nibbles.
+        let (bits01, bits23, r01, r23, (y_lo, y_hi)) = unsafe {
+            let qh = std::slice::from_raw_parts(gb.add(16), 16);
+            (
+                u64::from_le_bytes(qh[0..8].try_into().expect("8 bytes")),
+                u64::from_le_bytes(qh[8..16].try_into().expect("8 bytes")),
+                load32(gb.add(32)),
+                load32(gb.add(64)),
+                halves(y),
+            )
+        };
+        four_totals(
+            two_rows(r01, fifth_bits(bits01, false), fifth_bits(bits01, true), y_lo, y_hi),
+            two_rows(r23, fifth_bits(bits23, false), fifth_bits(bits23, true), y_lo, y_hi),
+        )
+    };
+    unsafe { dot_group(g, a, QType::Q5_0, 16, sums) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q8_0_avx2(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    let ones = _mm256_set1_epi16(1);
+    let sums = |gb: *const u8, y: &Q8Block| {
+        // SAFETY: a Q8_0 group-block is 16 bytes of scales then 4 × 32 signed bytes.
+        let qy = unsafe { load32(y.qs.as_ptr().cast()) };
+        let row = |k: usize| {
+            let x = unsafe { load32(gb.add(16 + 32 * k)) };
+            _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(qy, x)), ones)
+        };
+        let h = _mm256_hadd_epi32(_mm256_hadd_epi32(row(0), row(1)), _mm256_hadd_epi32(row(2), row(3)));
+        _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1))
+    };
+    unsafe { dot_group(g, a, QType::Q8_0, 0, sums) }
 }
 
 /// Q4_K and Q5_K: per 64 values, two sub-blocks whose scales multiply inside `vpmaddwd`.

@@ -152,17 +152,10 @@ proptest! {
 #[test]
 fn reference_helpers_decode_known_blocks() {
     // Q4_0: nibbles 0..15 low, 15..0 high.
-    let mut b = vec![0u8; 18];
-    for j in 0..16 {
-        b[2 + j] = (j as u8) | ((15 - j as u8) << 4);
-    }
-    let v = reference::q4_0_values(&b);
-    assert_eq!(v[0], -8);
-    assert_eq!(v[15], 7);
-    assert_eq!(v[16], 7);
-    assert_eq!(v[31], -8);
-    // Q5_0: all fifth bits set adds 16.
-    let mut b5 = vec![0u8; 22];
-    b5[2..6].copy_from_slice(&[0xFF; 4]);
-    assert!(reference::q5_0_values(&b5).iter().all(|&v| v == 0));
+    let qs: Vec<u8> = (0..16u8).map(|j| j | ((15 - j) << 4)).collect();
+    let v = reference::q4_0_values(&qs);
+    assert_eq!((v[0], v[15], v[16], v[31]), (-8, 7, 7, -8));
+    // Q5_0: every fifth bit set adds 16 to nibbles of 0.
+    assert!(reference::q5_0_values(u32::MAX, &[0; 16]).iter().all(|&v| v == 0));
+    assert_eq!(reference::q5_0_values(1 << 16, &[0xF0; 16])[16], 15, "bit 16 is value 16's fifth bit");
 }
