@@ -13,6 +13,10 @@ pub struct Q8Block {
     pub d: f32,
     /// Sum of `qs`: what an offset of 1 in every weight adds to the block's integer product.
     pub sum: i32,
+    /// `qs` widened to i16 for wasm's i16 dot product, each half of 16 as its 8 even-indexed
+    /// values then its 8 odd-indexed ones: the order in which i16 lanes read packed bytes.
+    #[cfg(target_arch = "wasm32")]
+    pub qs16: [i16; 32],
 }
 
 /// 256 activations as ggml's Q8_K block: f32 scale and the sums of each 16 values.
@@ -41,7 +45,16 @@ pub fn quantize_q8_0(x: &[f32], out: &mut Vec<Q8Block>) {
             sum += i32::from(*q);
         }
         let d = f16::from_f32(d).to_f32();
-        out.push(Q8Block { qs, d, sum });
+        out.push(Q8Block {
+            qs,
+            d,
+            sum,
+            #[cfg(target_arch = "wasm32")]
+            qs16: std::array::from_fn(|i| {
+                let (half, k) = (i / 16, i % 16);
+                i16::from(qs[16 * half + if k < 8 { 2 * k } else { 2 * (k - 8) + 1 }])
+            }),
+        });
     }
 }
 

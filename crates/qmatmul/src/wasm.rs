@@ -1,9 +1,12 @@
 //! simd128 dot products for wasm32 (compiled in when the build enables `simd128`, which
 //! arbitre's wasm builds always do).
 //!
-//! wasm has no unsigned × signed byte multiply-add, so bytes are multiplied into i16 lanes
-//! (`i16x8.extmul`), summed as far as i16 cannot overflow for the type's value range, and
-//! widened to i32 by `i32x4.dot_i16x8`, which also applies K-quant sub-block scales.
+//! wasm has no byte multiply-add. For the 32-wide types the activations are widened to i16
+//! once per row (`Q8Block::qs16`, even and odd values apart) and the weights' bytes are read
+//! straight into i16 lanes by masks and shifts, so every product is one `i32x4.dot_i16x8`
+//! lane. The K-quants multiply bytes into i16 lanes (`i16x8.extmul`), summed as far as i16
+//! cannot overflow for the type's value range, and widened to i32 by `i32x4.dot_i16x8`,
+//! which also applies the sub-block scales.
 
 #![allow(unsafe_code)]
 
@@ -84,48 +87,86 @@ fn dot_group(g: &[u8], a: &[Q8Block], ty: QType, offset: i32, sums: impl Fn(&[u8
     [f32x4_extract_lane::<0>(total), f32x4_extract_lane::<1>(total), f32x4_extract_lane::<2>(total), f32x4_extract_lane::<3>(total)]
 }
 
-/// 16 nibble bytes (values 0..15, or 0..31 with `fifth` bytes OR-ed in) times 32
-/// activations, as i32x4 partial sums. Four products share an i16 lane (≤ 4 · 31 · 127).
+/// The activations widened to i16, in the even/odd order of `Q8Block::qs16`.
 #[inline(always)]
-fn nibble_row(q: v128, fifth_lo: v128, fifth_hi: v128, y0: v128, y1: v128) -> v128 {
-    let lo = v128_or(v128_and(q, u8x16_splat(0x0F)), fifth_lo);
-    let hi = v128_or(u8x16_shr(q, 4), fifth_hi);
-    i32x4_extadd_pairwise_i16x8(i16x8_add(mul16(lo, y0), mul16(hi, y1)))
-}
-
-fn q4_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
-    let zero = u8x16_splat(0);
-    dot_group(g, a, QType::Q4_0, 8, |gb, y| {
-        let (y0, y1) = (load_i8(&y.qs, 0), load_i8(&y.qs, 16));
-        four_totals(std::array::from_fn(|k| nibble_row(load_at(gb, 16 + 16 * k), zero, zero, y0, y1)))
+fn wide(y: &Q8Block) -> [v128; 4] {
+    std::array::from_fn(|i| {
+        let s: &[i16; 8] = y.qs16[8 * i..8 * i + 8].try_into().expect("8 lanes");
+        // SAFETY: a reference to 16 bytes; wasm loads need no alignment.
+        unsafe { v128_load(s.as_ptr().cast()) }
     })
 }
 
-fn q5_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
-    let bit = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-    let fifth = u8x16_splat(0x10);
-    dot_group(g, a, QType::Q5_0, 16, |gb, y| {
-        let (y0, y1) = (load_i8(&y.qs, 0), load_i8(&y.qs, 16));
+/// Values held one per i16 lane (half 0 even, half 0 odd, half 1 even, half 1 odd) times the
+/// widened activations, as i32x4 partial sums.
+#[inline(always)]
+fn dot4(v: [v128; 4], y: &[v128; 4]) -> v128 {
+    i32x4_add(
+        i32x4_add(i32x4_dot_i16x8(v[0], y[0]), i32x4_dot_i16x8(v[1], y[1])),
+        i32x4_add(i32x4_dot_i16x8(v[2], y[2]), i32x4_dot_i16x8(v[3], y[3])),
+    )
+}
+
+/// Splits 16 value bytes (unsigned) into their even and odd i16 lanes.
+#[inline(always)]
+fn even_odd(b: v128) -> (v128, v128) {
+    (v128_and(b, u16x8_splat(0x00FF)), u16x8_shr(b, 8))
+}
+
+fn q4_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    let m = u16x8_splat(0x000F);
+    dot_group(g, a, QType::Q4_0, 8, |gb, y| {
+        let y = wide(y);
         four_totals(std::array::from_fn(|k| {
-            let qh = u32x4_splat(u32::from_le_bytes([gb[16 + 4 * k], gb[17 + 4 * k], gb[18 + 4 * k], gb[19 + 4 * k]]));
-            let lo = u8x16_shuffle::<0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1>(qh, qh);
-            let hi = u8x16_shuffle::<2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3>(qh, qh);
-            let f_lo = v128_and(i8x16_eq(v128_and(lo, bit), bit), fifth);
-            let f_hi = v128_and(i8x16_eq(v128_and(hi, bit), bit), fifth);
-            nibble_row(load_at(gb, 32 + 16 * k), f_lo, f_hi, y0, y1)
+            // Each i16 lane holds two bytes: four nibbles, values j, j + 16, j + 1, j + 17.
+            let v = load_at(gb, 16 + 16 * k);
+            dot4([v128_and(v, m), v128_and(u16x8_shr(v, 8), m), v128_and(u16x8_shr(v, 4), m), u16x8_shr(v, 12)], &y)
         }))
+    })
+}
+
+/// The fifth bits of row `K` of a Q5_0 group-block (whose four u32 of bits are `qh`) as 0x10
+/// bytes: values 0..15 and values 16..31.
+#[inline(always)]
+fn fifth_bits<const K: usize>(qh: v128) -> (v128, v128) {
+    let bit = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+    let spread = |b: v128| v128_and(i8x16_eq(v128_and(b, bit), bit), u8x16_splat(0x10));
+    let (lo, hi) = match K {
+        0 => (u8x16_shuffle::<0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1>(qh, qh), u8x16_shuffle::<2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3>(qh, qh)),
+        1 => (u8x16_shuffle::<4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5>(qh, qh), u8x16_shuffle::<6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7>(qh, qh)),
+        2 => (u8x16_shuffle::<8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9>(qh, qh), u8x16_shuffle::<10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11>(qh, qh)),
+        _ => (u8x16_shuffle::<12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13>(qh, qh), u8x16_shuffle::<14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15>(qh, qh)),
+    };
+    (spread(lo), spread(hi))
+}
+
+fn q5_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    dot_group(g, a, QType::Q5_0, 16, |gb, y| {
+        let y = wide(y);
+        let qh = load_at(gb, 16);
+        let row = |q: v128, (f_lo, f_hi): (v128, v128)| {
+            let lo = v128_or(v128_and(q, u8x16_splat(0x0F)), f_lo);
+            let hi = v128_or(u8x16_shr(q, 4), f_hi);
+            let ((e0, o0), (e1, o1)) = (even_odd(lo), even_odd(hi));
+            dot4([e0, o0, e1, o1], &y)
+        };
+        four_totals([
+            row(load_at(gb, 32), fifth_bits::<0>(qh)),
+            row(load_at(gb, 48), fifth_bits::<1>(qh)),
+            row(load_at(gb, 64), fifth_bits::<2>(qh)),
+            row(load_at(gb, 80), fifth_bits::<3>(qh)),
+        ])
     })
 }
 
 fn q8_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
     dot_group(g, a, QType::Q8_0, 0, |gb, y| {
-        let (y0, y1) = (load_i8(&y.qs, 0), load_i8(&y.qs, 16));
-        let ye = [i16x8_extend_low_i8x16(y0), i16x8_extend_high_i8x16(y0), i16x8_extend_low_i8x16(y1), i16x8_extend_high_i8x16(y1)];
+        let y = wide(y);
         four_totals(std::array::from_fn(|k| {
             let (x0, x1) = (load_at(gb, 16 + 32 * k), load_at(gb, 32 + 32 * k));
-            let s0 = i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(x0), ye[0]), i32x4_dot_i16x8(i16x8_extend_high_i8x16(x0), ye[1]));
-            let s1 = i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(x1), ye[2]), i32x4_dot_i16x8(i16x8_extend_high_i8x16(x1), ye[3]));
-            i32x4_add(s0, s1)
+            // Signed bytes to i16 lanes: even bytes by shifting up and back, odd ones down.
+            let even = |x: v128| i16x8_shr(i16x8_shl(x, 8), 8);
+            dot4([even(x0), i16x8_shr(x0, 8), even(x1), i16x8_shr(x1, 8)], &y)
         }))
     })
 }
