@@ -10,7 +10,6 @@ use arbitre_gguf::GgmlType;
 use arbitre_qmatmul::{QMatrix, QType};
 use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{Device, Module, Tensor};
-use half::f16;
 
 use super::{AttnShape, Backend, KvSlot, Rope};
 use crate::config::RopeStyle;
@@ -274,8 +273,7 @@ impl Backend for CpuBackend {
         let (keys, values) = (&mut cache.keys[layer], &mut cache.values[layer]);
         // Rounded to f16 on the way in, kept as f32: the same numbers as an f16 cache without
         // converting every element again on every read.
-        let to_f16 =
-            |dst: &mut [f32], src: &[f32]| dst.iter_mut().zip(src).for_each(|(d, s)| *d = f16::from_f32(*s).to_f32());
+        let to_f16 = |dst: &mut [f32], src: &[f32]| dst.iter_mut().zip(src).for_each(|(d, s)| *d = round_f16(*s));
         to_f16(&mut keys[pos * kv_dim..(pos + n_tok) * kv_dim], &k.data);
         to_f16(&mut values[pos * kv_dim..(pos + n_tok) * kv_dim], &v.data);
 
@@ -294,16 +292,16 @@ impl Backend for CpuBackend {
             for h in 0..n_head {
                 let kv_off = (h / group) * head_dim;
                 for (d, s) in qh.iter_mut().zip(&q_row[h * head_dim..(h + 1) * head_dim]) {
-                    *d = f16::from_f32(*s * q_scale).to_f32();
+                    *d = round_f16(*s * q_scale);
                 }
                 for (j, s) in scores[..n_past].iter_mut().enumerate() {
                     let kh = &keys[j * kv_dim + kv_off..j * kv_dim + kv_off + head_dim];
-                    *s = qh.iter().zip(kh).map(|(a, b)| a * b).sum::<f32>() * score_scale;
+                    *s = dot(&qh, kh) * score_scale;
                 }
                 softmax(&mut scores[..n_past]);
                 row.fill(0.0);
                 for (j, &p) in scores[..n_past].iter().enumerate() {
-                    let p = f16::from_f32(p).to_f32();
+                    let p = round_f16(p);
                     let vh = &values[j * kv_dim + kv_off..j * kv_dim + kv_off + head_dim];
                     for (d, x) in row.iter_mut().zip(vh) {
                         *d += p * x;
@@ -353,6 +351,36 @@ impl Backend for CpuBackend {
     }
 }
 
+/// `x` rounded to the nearest f16 value (ties to even), as f32: `f16::from_f32(x).to_f32()`
+/// without the conversion's branches, which wasm32 runs in software.
+pub(crate) fn round_f16(x: f32) -> f32 {
+    let a = x.abs();
+    if a >= 65520.0 || a.is_nan() {
+        // Past f16's largest value (65504) by half a step or more: infinity.
+        return if a.is_nan() { x } else { f32::INFINITY.copysign(x) };
+    }
+    if a < 6.103_515_6e-5 {
+        // Below f16's smallest normal (2^-14) the step is 2^-24.
+        return (x * 16_777_216.0).round_ties_even() * (1.0 / 16_777_216.0);
+    }
+    // Keep 10 of f32's 23 mantissa bits, rounding half to even.
+    let b = x.to_bits();
+    f32::from_bits(b.wrapping_add(0x0FFF + ((b >> 13) & 1)) & !0x1FFF)
+}
+
+/// A dot product in eight lanes (which the compiler turns into SIMD).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
 /// In-place numerically stable softmax.
 pub(crate) fn softmax(x: &mut [f32]) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -363,5 +391,42 @@ pub(crate) fn softmax(x: &mut [f32]) {
     }
     for v in x.iter_mut() {
         *v /= sum;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use half::f16;
+
+    use super::{dot, round_f16};
+
+    #[test]
+    fn round_f16_equals_the_half_crate_everywhere_that_matters() {
+        let check = |x: f32| {
+            let want = f16::from_f32(x).to_f32();
+            let got = round_f16(x);
+            assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "{x:e}: {got:e} vs {want:e}");
+        };
+        // Every 2^k step of the exponent range with many mantissas, both signs, plus the edges.
+        let mut bits = 0u32;
+        while bits < 0x8000_0000 {
+            check(f32::from_bits(bits));
+            check(-f32::from_bits(bits));
+            bits += 0x0000_0FFF + 0x1234;
+        }
+        for x in [0.0, 65504.0, 65519.99, 65520.0, 1e9, 6.103_515_6e-5, 6.1e-5, 5.96e-8, 2.98e-8, 2.99e-8, f32::MIN_POSITIVE] {
+            check(x);
+            check(-x);
+        }
+        check(f32::NAN);
+        check(f32::INFINITY);
+    }
+
+    #[test]
+    fn dot_sums_every_product() {
+        let a: Vec<f32> = (0..67).map(|i| i as f32 * 0.5).collect();
+        let b: Vec<f32> = (0..67).map(|i| 1.0 - i as f32 * 0.25).collect();
+        let want: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+        assert!((f64::from(dot(&a, &b)) - want).abs() < 1e-3, "{} vs {want}", dot(&a, &b));
     }
 }
