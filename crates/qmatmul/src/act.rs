@@ -29,6 +29,10 @@ pub struct Q8KBlock {
     pub d: f32,
     /// Sums of `qs` by 16.
     pub bsums: [i16; 16],
+    /// `qs` widened to i16 for wasm, each 16 as 8 even-indexed then 8 odd-indexed values (see
+    /// [`Q8Block::qs16`]).
+    #[cfg(target_arch = "wasm32")]
+    pub qs16: [i16; 256],
 }
 
 /// Appends the Q8_0 blocks of `x` (its length a multiple of 32) to `out`, as ggml's
@@ -50,10 +54,7 @@ pub fn quantize_q8_0(x: &[f32], out: &mut Vec<Q8Block>) {
             d,
             sum,
             #[cfg(target_arch = "wasm32")]
-            qs16: std::array::from_fn(|i| {
-                let (half, k) = (i / 16, i % 16);
-                i16::from(qs[16 * half + if k < 8 { 2 * k } else { 2 * (k - 8) + 1 }])
-            }),
+            qs16: widen(&qs),
         });
     }
 }
@@ -70,7 +71,13 @@ pub fn quantize_q8_k(x: &[f32], out: &mut Vec<Q8KBlock>) {
                 max = v;
             }
         }
-        let mut block = Q8KBlock { qs: [0; 256], d: 0.0, bsums: [0; 16] };
+        let mut block = Q8KBlock {
+            qs: [0; 256],
+            d: 0.0,
+            bsums: [0; 16],
+            #[cfg(target_arch = "wasm32")]
+            qs16: [0; 256],
+        };
         if amax != 0.0 {
             let iscale = -127.0 / max;
             for (q, v) in block.qs.iter_mut().zip(chunk) {
@@ -80,7 +87,20 @@ pub fn quantize_q8_k(x: &[f32], out: &mut Vec<Q8KBlock>) {
                 *s = g.iter().map(|&q| i16::from(q)).sum();
             }
             block.d = 1.0 / iscale;
+            #[cfg(target_arch = "wasm32")]
+            {
+                block.qs16 = widen(&block.qs);
+            }
         }
         out.push(block);
     }
+}
+
+/// Widens to i16, each 16 values reordered as their 8 even-indexed then 8 odd-indexed ones.
+#[cfg(target_arch = "wasm32")]
+fn widen<const N: usize>(qs: &[i8; N]) -> [i16; N] {
+    std::array::from_fn(|i| {
+        let (group, k) = (i / 16, i % 16);
+        i16::from(qs[16 * group + if k < 8 { 2 * k } else { 2 * (k - 8) + 1 }])
+    })
 }

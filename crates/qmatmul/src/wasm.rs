@@ -40,26 +40,8 @@ fn load_at(b: &[u8], at: usize) -> v128 {
 }
 
 #[inline(always)]
-fn load_i8(b: &[i8], at: usize) -> v128 {
-    let s: &[i8; 16] = b[at..at + 16].try_into().expect("16 bytes");
-    // SAFETY: a reference to 16 bytes; wasm loads need no alignment.
-    unsafe { v128_load(s.as_ptr().cast()) }
-}
-
-#[inline(always)]
-fn hsum(v: v128) -> f32 {
-    f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v) + f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v)
-}
-
-#[inline(always)]
 fn hsum_i32(v: v128) -> i32 {
     i32x4_extract_lane::<0>(v) + i32x4_extract_lane::<1>(v) + i32x4_extract_lane::<2>(v) + i32x4_extract_lane::<3>(v)
-}
-
-/// Σ x·y over 16 byte pairs into i16 lanes (two products per lane).
-#[inline(always)]
-fn mul16(x: v128, y: v128) -> v128 {
-    i16x8_add(i16x8_extmul_low_i8x16(x, y), i16x8_extmul_high_i8x16(x, y))
 }
 
 /// Four rows' i32x4 partial sums to their four totals.
@@ -171,36 +153,54 @@ fn q8_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
     })
 }
 
+/// The widened activations of one 16-value group starting at `at`: even then odd values.
+#[inline(always)]
+fn wide16(qs16: &[i16], at: usize) -> (v128, v128) {
+    let s: &[i16; 16] = qs16[at..at + 16].try_into().expect("16 lanes");
+    // SAFETY: a reference to 32 bytes; wasm loads need no alignment.
+    unsafe { (v128_load(s.as_ptr().cast()), v128_load(s[8..].as_ptr().cast())) }
+}
+
+/// Even and odd i16 lanes of one group against its widened activations, as i32x4.
+#[inline(always)]
+fn dot2(even: v128, odd: v128, (ye, yo): (v128, v128)) -> v128 {
+    i32x4_add(i32x4_dot_i16x8(even, ye), i32x4_dot_i16x8(odd, yo))
+}
+
 fn dot_k4(w: &[u8], a: &[Q8KBlock], bits5: bool) -> f32 {
     let bytes = if bits5 { 176 } else { 144 };
-    let m4 = u8x16_splat(0x0F);
-    let one = u8x16_splat(1);
+    let (m4, one) = (u16x8_splat(0x000F), u16x8_splat(1));
     let mut sum = 0.0f32;
     for (blk, y) in w.chunks_exact(bytes).zip(a) {
         let scales = &blk[4..16];
         let qs = if bits5 { &blk[48..176] } else { &blk[16..144] };
-        let qh = if bits5 { [load_at(blk, 16), load_at(blk, 32)] } else { [u8x16_splat(0); 2] };
         let (mut sumi, mut mins) = (i32x4_splat(0), 0i32);
         for c in 0..4 {
             let (sc_lo, m_lo) = scale_min_k4(2 * c, scales);
             let (sc_hi, m_hi) = scale_min_k4(2 * c + 1, scales);
             mins += i32::from(m_lo) * (i32::from(y.bsums[4 * c]) + i32::from(y.bsums[4 * c + 1]))
                 + i32::from(m_hi) * (i32::from(y.bsums[4 * c + 2]) + i32::from(y.bsums[4 * c + 3]));
-            let (mut p_lo, mut p_hi) = (i16x8_splat(0), i16x8_splat(0));
+            let (mut p_lo, mut p_hi) = (i32x4_splat(0), i32x4_splat(0));
             for h in 0..2 {
-                let q = load_at(qs, 32 * c + 16 * h);
-                let mut lo = v128_and(q, m4);
-                let mut hi = u8x16_shr(q, 4);
+                // Each i16 lane holds two bytes: values j, j + 1 (low nibbles) and j + 32,
+                // j + 33 (high nibbles) of this 64.
+                let v = load_at(qs, 32 * c + 16 * h);
+                let (mut le, mut lo, mut he, mut ho) =
+                    (v128_and(v, m4), v128_and(u16x8_shr(v, 8), m4), v128_and(u16x8_shr(v, 4), m4), u16x8_shr(v, 12));
                 if bits5 {
-                    lo = v128_or(lo, i8x16_shl(v128_and(u8x16_shr(qh[h], 2 * c as u32), one), 4));
-                    hi = v128_or(hi, i8x16_shl(v128_and(u8x16_shr(qh[h], 2 * c as u32 + 1), one), 4));
+                    let qh = load_at(blk, 16 + 16 * h);
+                    let bit = |shift: u32| i16x8_shl(v128_and(u16x8_shr(qh, shift), one), 4);
+                    let s = 2 * c as u32;
+                    le = v128_or(le, bit(s));
+                    lo = v128_or(lo, bit(s + 8));
+                    he = v128_or(he, bit(s + 1));
+                    ho = v128_or(ho, bit(s + 9));
                 }
-                // Values ≤ 31: four products fit an i16 lane.
-                p_lo = i16x8_add(p_lo, mul16(lo, load_i8(&y.qs, 64 * c + 16 * h)));
-                p_hi = i16x8_add(p_hi, mul16(hi, load_i8(&y.qs, 64 * c + 32 + 16 * h)));
+                p_lo = i32x4_add(p_lo, dot2(le, lo, wide16(&y.qs16, 64 * c + 16 * h)));
+                p_hi = i32x4_add(p_hi, dot2(he, ho, wide16(&y.qs16, 64 * c + 32 + 16 * h)));
             }
-            sumi = i32x4_add(sumi, i32x4_dot_i16x8(p_lo, i16x8_splat(i16::from(sc_lo))));
-            sumi = i32x4_add(sumi, i32x4_dot_i16x8(p_hi, i16x8_splat(i16::from(sc_hi))));
+            sumi = i32x4_add(sumi, i32x4_mul(p_lo, i32x4_splat(i32::from(sc_lo))));
+            sumi = i32x4_add(sumi, i32x4_mul(p_hi, i32x4_splat(i32::from(sc_hi))));
         }
         let (d, dmin) = (f16_at(blk, 0), f16_at(blk, 2));
         sum += d * y.d * hsum_i32(sumi) as f32 - dmin * y.d * mins as f32;
@@ -216,30 +216,33 @@ fn q5_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
     dot_k4(w, a, true)
 }
 
-/// Q6_K with unsigned 6-bit values; the offset of 32 comes off through the block sums.
+/// Q6_K with unsigned 6-bit values in i16 lanes; the offset of 32 comes off through the
+/// block sums.
 fn q6_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
-    let m4 = u8x16_splat(0x0F);
-    let m3 = u8x16_splat(3);
+    let (m4, m3) = (u16x8_splat(0x000F), u16x8_splat(3));
     let mut sum = 0.0f32;
     for (blk, y) in w.chunks_exact(210).zip(a) {
-        let sc = |g: usize| i16::from(blk[192 + g] as i8);
-        let offset: i32 = (0..16).map(|g| i32::from(sc(g)) * i32::from(y.bsums[g])).sum();
+        let sc = |g: usize| i32::from(blk[192 + g] as i8);
+        let offset: i32 = (0..16).map(|g| sc(g) * i32::from(y.bsums[g])).sum();
         let mut sumi = i32x4_splat(0);
         for n in 0..2 {
             for h in 0..2 {
                 let l0 = load_at(blk, 64 * n + 16 * h);
                 let l1 = load_at(blk, 64 * n + 32 + 16 * h);
                 let qh = load_at(blk, 128 + 32 * n + 16 * h);
-                let parts = [
-                    v128_or(v128_and(l0, m4), i8x16_shl(v128_and(qh, m3), 4)),
-                    v128_or(v128_and(l1, m4), i8x16_shl(v128_and(u8x16_shr(qh, 2), m3), 4)),
-                    v128_or(u8x16_shr(l0, 4), i8x16_shl(v128_and(u8x16_shr(qh, 4), m3), 4)),
-                    v128_or(u8x16_shr(l1, 4), i8x16_shl(u8x16_shr(qh, 6), 4)),
+                let high = |shift: u32| i16x8_shl(v128_and(u16x8_shr(qh, shift), m3), 4);
+                // Parts k = 0..3 hold values 32k + 16h + j of this 128; even lanes j = 2i.
+                let nib = [
+                    (v128_and(l0, m4), v128_and(u16x8_shr(l0, 8), m4)),
+                    (v128_and(l1, m4), v128_and(u16x8_shr(l1, 8), m4)),
+                    (v128_and(u16x8_shr(l0, 4), m4), u16x8_shr(l0, 12)),
+                    (v128_and(u16x8_shr(l1, 4), m4), u16x8_shr(l1, 12)),
                 ];
-                for (k, q) in parts.into_iter().enumerate() {
+                for (k, (e, o)) in nib.into_iter().enumerate() {
                     let at = 128 * n + 32 * k + 16 * h;
-                    let p = mul16(q, load_i8(&y.qs, at));
-                    sumi = i32x4_add(sumi, i32x4_dot_i16x8(p, i16x8_splat(sc(at / 16))));
+                    let e = v128_or(e, high(2 * k as u32));
+                    let o = v128_or(o, high(2 * k as u32 + 8));
+                    sumi = i32x4_add(sumi, i32x4_mul(dot2(e, o, wide16(&y.qs16, at)), i32x4_splat(sc(at / 16))));
                 }
             }
         }
