@@ -45,7 +45,7 @@ pub fn quantize_q8_0(x: &[f32], out: &mut Vec<Q8Block>) {
         let mut qs = [0i8; 32];
         let mut sum = 0i32;
         for (q, v) in qs.iter_mut().zip(chunk) {
-            *q = (v * id).round() as i8;
+            *q = round_half_away(v * id) as i8;
             sum += i32::from(*q);
         }
         let d = f16::from_f32(d).to_f32();
@@ -56,6 +56,22 @@ pub fn quantize_q8_0(x: &[f32], out: &mut Vec<Q8Block>) {
             #[cfg(target_arch = "wasm32")]
             qs16: widen(&qs),
         });
+    }
+}
+
+/// `x.round()` (half away from zero, like C's `roundf`) for |x| < 2^23, without the library
+/// call that `f32::round` becomes on baseline x86-64 and wasm32.
+#[inline]
+fn round_half_away(x: f32) -> i32 {
+    let t = x as i32;
+    // Exact: x and its integer part are within 2^23 of each other.
+    let frac = x - t as f32;
+    if frac >= 0.5 {
+        t + 1
+    } else if frac <= -0.5 {
+        t - 1
+    } else {
+        t
     }
 }
 
@@ -103,4 +119,23 @@ fn widen<const N: usize>(qs: &[i8; N]) -> [i16; N] {
         let (group, k) = (i / 16, i % 16);
         i16::from(qs[16 * group + if k < 8 { 2 * k } else { 2 * (k - 8) + 1 }])
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_half_away;
+
+    #[test]
+    fn rounding_is_roundf() {
+        let mut x = -130.0f32;
+        while x <= 130.0 {
+            for v in [x, x + 0.5, x - 0.5, f32::from_bits(x.to_bits() + 1), f32::from_bits(x.to_bits().saturating_sub(1))] {
+                assert_eq!(round_half_away(v), v.round() as i32, "{v}");
+            }
+            x += 0.123;
+        }
+        for v in [0.49999997f32, -0.49999997, 0.5, -0.5, 1.5, -2.5, 126.5, -126.5] {
+            assert_eq!(round_half_away(v), v.round() as i32, "{v}");
+        }
+    }
 }
