@@ -165,11 +165,13 @@ pub struct QMatrix {
 
 /// Four rows of a repacked group against one activation row.
 type DotGroup = fn(&[u8], &[Q8Block]) -> [f32; 4];
+/// The same against two activation rows, unpacking the weights once (prompt prefill).
+type DotGroup2 = fn(&[u8], &[Q8Block], &[Q8Block]) -> [[f32; 4]; 2];
 /// One row of K-quant blocks against one activation row.
 type DotK = fn(&[u8], &[Q8KBlock]) -> f32;
 
 enum Dot {
-    Group(DotGroup),
+    Group(DotGroup, Option<DotGroup2>),
     K(DotK),
 }
 
@@ -286,12 +288,24 @@ impl QMatrix {
         }
         let nb = self.cols / self.ty.block_elems();
         match self.dot(kernel) {
-            Dot::Group(f) => {
+            Dot::Group(f, f2) => {
                 let mut acts = Vec::with_capacity(n * nb);
                 for row in x.chunks_exact(self.cols) {
                     quantize_q8_0(row, &mut acts);
                 }
-                self.run_groups(n, y, |g, t| f(self.row(g), &acts[t * nb..(t + 1) * nb]));
+                let act = |t: usize| &acts[t * nb..(t + 1) * nb];
+                self.run_groups(n, y, |g, t, out: &mut [f32]| match f2 {
+                    Some(f2) if out.len() >= 2 * packed::G => {
+                        let [a, b] = f2(self.row(g), act(t), act(t + 1));
+                        out[..packed::G].copy_from_slice(&a);
+                        out[packed::G..2 * packed::G].copy_from_slice(&b);
+                        2
+                    }
+                    _ => {
+                        out[..packed::G].copy_from_slice(&f(self.row(g), act(t)));
+                        1
+                    }
+                });
             }
             Dot::K(f) => {
                 let mut acts = Vec::with_capacity(n * nb);
@@ -342,16 +356,19 @@ impl QMatrix {
 }
 
 impl QMatrix {
-    /// Fills `y[t * rows + 4g + k] = f(g, t)[k]` for the groups of four rows.
-    fn run_groups(&self, n: usize, y: &mut [f32], f: impl Fn(usize, usize) -> [f32; 4] + Sync) {
+    /// Fills `y[t * rows + 4g + k]` for the groups of four rows: `f(g, t, out)` writes the
+    /// four outputs of group `g` for activation rows `t`, `t + 1`, … into `out` (which has room
+    /// for the rows left) and says how many rows it did.
+    fn run_groups(&self, n: usize, y: &mut [f32], f: impl Fn(usize, usize, &mut [f32]) -> usize + Sync) {
         let (rows, groups) = (self.rows, self.rows.div_ceil(packed::G));
         let threads = pool_threads();
         // [group][token][row in group], then scattered into place.
         let mut out = vec![0.0f32; groups * n * packed::G];
         let fill = |first: usize, part: &mut [f32]| {
             for (i, slot) in part.chunks_exact_mut(n * packed::G).enumerate() {
-                for (t, four) in slot.chunks_exact_mut(packed::G).enumerate() {
-                    four.copy_from_slice(&f(first + i, t));
+                let mut t = 0;
+                while t < n {
+                    t += f(first + i, t, &mut slot[t * packed::G..]);
                 }
             }
         };

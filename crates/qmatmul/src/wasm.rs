@@ -19,9 +19,9 @@ use crate::{Dot, QType};
 
 pub(crate) fn dot(ty: QType) -> Option<Dot> {
     Some(match ty {
-        QType::Q4_0 => Dot::Group(q4_0),
-        QType::Q5_0 => Dot::Group(q5_0),
-        QType::Q8_0 => Dot::Group(q8_0),
+        QType::Q4_0 => Dot::Group(q4_0, Some(q4_0_x2)),
+        QType::Q5_0 => Dot::Group(q5_0, Some(q5_0_x2)),
+        QType::Q8_0 => Dot::Group(q8_0, Some(q8_0_x2)),
         QType::Q4K => Dot::K(q4_k),
         QType::Q5K => Dot::K(q5_k),
         QType::Q6K => Dot::K(q6_k),
@@ -52,21 +52,33 @@ fn four_totals(s: [v128; 4]) -> v128 {
     i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(t0, t1), i32x4_shuffle::<2, 3, 6, 7>(t0, t1))
 }
 
-/// Shared loop of the repacked types (see `packed`): `sums` gives the four rows' integer
-/// products with an activation block, values taken unsigned; `offset` (8 for Q4_0, 16 for
-/// Q5_0, 0 for Q8_0) times the activation sum comes off in integers, so each block's sum is
-/// exact.
+/// The four rows of a group-block as i16 lanes: per row, half 0 even, half 0 odd, half 1
+/// even, half 1 odd values.
+type Lanes = [[v128; 4]; 4];
+
+/// The shared loop of the repacked types (see `packed`) for `T` activation rows at once: each
+/// group-block is read into lanes once and met with every row. Values are unsigned; `offset`
+/// (8 for Q4_0, 16 for Q5_0, 0 for Q8_0) times the activation sum comes off in integers, so
+/// each block's sum is exact.
 #[inline(always)]
-fn dot_group(g: &[u8], a: &[Q8Block], ty: QType, offset: i32, sums: impl Fn(&[u8], &Q8Block) -> v128) -> [f32; 4] {
+fn group_rows<const T: usize>(g: &[u8], acts: [&[Q8Block]; T], ty: QType, offset: i32, lanes: impl Fn(&[u8]) -> Lanes) -> [[f32; 4]; T] {
     let gbb = group_block_bytes(ty);
-    let mut acc = [f32x4_splat(0.0); 2];
-    for (i, (gb, y)) in g.chunks_exact(gbb).zip(a).enumerate() {
+    let mut acc = [[f32x4_splat(0.0); 2]; T];
+    for (i, gb) in g.chunks_exact(gbb).enumerate() {
+        let l = lanes(gb);
         let scales = load_at(gb, 0);
-        let s = f32x4_convert_i32x4(i32x4_sub(sums(gb, y), i32x4_splat(offset * y.sum)));
-        acc[i & 1] = f32x4_add(acc[i & 1], f32x4_mul(f32x4_mul(scales, f32x4_splat(y.d)), s));
+        for t in 0..T {
+            let y = &acts[t][i];
+            let w = wide(y);
+            let s = four_totals([dot4(l[0], &w), dot4(l[1], &w), dot4(l[2], &w), dot4(l[3], &w)]);
+            let s = f32x4_convert_i32x4(i32x4_sub(s, i32x4_splat(offset * y.sum)));
+            acc[t][i & 1] = f32x4_add(acc[t][i & 1], f32x4_mul(f32x4_mul(scales, f32x4_splat(y.d)), s));
+        }
     }
-    let total = f32x4_add(acc[0], acc[1]);
-    [f32x4_extract_lane::<0>(total), f32x4_extract_lane::<1>(total), f32x4_extract_lane::<2>(total), f32x4_extract_lane::<3>(total)]
+    std::array::from_fn(|t| {
+        let v = f32x4_add(acc[t][0], acc[t][1]);
+        [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)]
+    })
 }
 
 /// The activations widened to i16, in the even/odd order of `Q8Block::qs16`.
@@ -95,15 +107,12 @@ fn even_odd(b: v128) -> (v128, v128) {
     (v128_and(b, u16x8_splat(0x00FF)), u16x8_shr(b, 8))
 }
 
-fn q4_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+fn q4_0_lanes(gb: &[u8]) -> Lanes {
     let m = u16x8_splat(0x000F);
-    dot_group(g, a, QType::Q4_0, 8, |gb, y| {
-        let y = wide(y);
-        four_totals(std::array::from_fn(|k| {
-            // Each i16 lane holds two bytes: four nibbles, values j, j + 16, j + 1, j + 17.
-            let v = load_at(gb, 16 + 16 * k);
-            dot4([v128_and(v, m), v128_and(u16x8_shr(v, 8), m), v128_and(u16x8_shr(v, 4), m), u16x8_shr(v, 12)], &y)
-        }))
+    std::array::from_fn(|k| {
+        // Each i16 lane holds two bytes: four nibbles, values j, j + 16, j + 1, j + 17.
+        let v = load_at(gb, 16 + 16 * k);
+        [v128_and(v, m), v128_and(u16x8_shr(v, 8), m), v128_and(u16x8_shr(v, 4), m), u16x8_shr(v, 12)]
     })
 }
 
@@ -122,35 +131,53 @@ fn fifth_bits<const K: usize>(qh: v128) -> (v128, v128) {
     (spread(lo), spread(hi))
 }
 
-fn q5_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
-    dot_group(g, a, QType::Q5_0, 16, |gb, y| {
-        let y = wide(y);
-        let qh = load_at(gb, 16);
-        let row = |q: v128, (f_lo, f_hi): (v128, v128)| {
-            let lo = v128_or(v128_and(q, u8x16_splat(0x0F)), f_lo);
-            let hi = v128_or(u8x16_shr(q, 4), f_hi);
-            let ((e0, o0), (e1, o1)) = (even_odd(lo), even_odd(hi));
-            dot4([e0, o0, e1, o1], &y)
-        };
-        four_totals([
-            row(load_at(gb, 32), fifth_bits::<0>(qh)),
-            row(load_at(gb, 48), fifth_bits::<1>(qh)),
-            row(load_at(gb, 64), fifth_bits::<2>(qh)),
-            row(load_at(gb, 80), fifth_bits::<3>(qh)),
-        ])
+fn q5_0_lanes(gb: &[u8]) -> Lanes {
+    let qh = load_at(gb, 16);
+    let row = |q: v128, (f_lo, f_hi): (v128, v128)| {
+        let lo = v128_or(v128_and(q, u8x16_splat(0x0F)), f_lo);
+        let hi = v128_or(u8x16_shr(q, 4), f_hi);
+        let ((e0, o0), (e1, o1)) = (even_odd(lo), even_odd(hi));
+        [e0, o0, e1, o1]
+    };
+    [
+        row(load_at(gb, 32), fifth_bits::<0>(qh)),
+        row(load_at(gb, 48), fifth_bits::<1>(qh)),
+        row(load_at(gb, 64), fifth_bits::<2>(qh)),
+        row(load_at(gb, 80), fifth_bits::<3>(qh)),
+    ]
+}
+
+fn q8_0_lanes(gb: &[u8]) -> Lanes {
+    // Signed bytes to i16 lanes: even bytes by shifting up and back, odd ones down.
+    let even = |x: v128| i16x8_shr(i16x8_shl(x, 8), 8);
+    std::array::from_fn(|k| {
+        let (x0, x1) = (load_at(gb, 16 + 32 * k), load_at(gb, 32 + 32 * k));
+        [even(x0), i16x8_shr(x0, 8), even(x1), i16x8_shr(x1, 8)]
     })
 }
 
+fn q4_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    group_rows(g, [a], QType::Q4_0, 8, q4_0_lanes)[0]
+}
+
+fn q4_0_x2(g: &[u8], a: &[Q8Block], b: &[Q8Block]) -> [[f32; 4]; 2] {
+    group_rows(g, [a, b], QType::Q4_0, 8, q4_0_lanes)
+}
+
+fn q5_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    group_rows(g, [a], QType::Q5_0, 16, q5_0_lanes)[0]
+}
+
+fn q5_0_x2(g: &[u8], a: &[Q8Block], b: &[Q8Block]) -> [[f32; 4]; 2] {
+    group_rows(g, [a, b], QType::Q5_0, 16, q5_0_lanes)
+}
+
 fn q8_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
-    dot_group(g, a, QType::Q8_0, 0, |gb, y| {
-        let y = wide(y);
-        four_totals(std::array::from_fn(|k| {
-            let (x0, x1) = (load_at(gb, 16 + 32 * k), load_at(gb, 32 + 32 * k));
-            // Signed bytes to i16 lanes: even bytes by shifting up and back, odd ones down.
-            let even = |x: v128| i16x8_shr(i16x8_shl(x, 8), 8);
-            dot4([even(x0), i16x8_shr(x0, 8), even(x1), i16x8_shr(x1, 8)], &y)
-        }))
-    })
+    group_rows(g, [a], QType::Q8_0, 0, q8_0_lanes)[0]
+}
+
+fn q8_0_x2(g: &[u8], a: &[Q8Block], b: &[Q8Block]) -> [[f32; 4]; 2] {
+    group_rows(g, [a, b], QType::Q8_0, 0, q8_0_lanes)
 }
 
 /// The widened activations of one 16-value group starting at `at`: even then odd values.

@@ -25,9 +25,9 @@ pub(crate) fn dot(ty: QType) -> Option<Dot> {
         return None;
     }
     Some(match ty {
-        QType::Q4_0 => Dot::Group(q4_0),
-        QType::Q5_0 => Dot::Group(q5_0),
-        QType::Q8_0 => Dot::Group(q8_0),
+        QType::Q4_0 => Dot::Group(q4_0, None),
+        QType::Q5_0 => Dot::Group(q5_0, None),
+        QType::Q8_0 => Dot::Group(q8_0, None),
         QType::Q4K => Dot::K(q4_k),
         QType::Q5K => Dot::K(q5_k),
         QType::Q6K => Dot::K(q6_k),
