@@ -169,10 +169,12 @@ type DotGroup = fn(&[u8], &[Q8Block]) -> [f32; 4];
 type DotGroup2 = fn(&[u8], &[Q8Block], &[Q8Block]) -> [[f32; 4]; 2];
 /// One row of K-quant blocks against one activation row.
 type DotK = fn(&[u8], &[Q8KBlock]) -> f32;
+/// The same against two activation rows, unpacking the weights once (prompt prefill).
+type DotK2 = fn(&[u8], &[Q8KBlock], &[Q8KBlock]) -> [f32; 2];
 
 enum Dot {
     Group(DotGroup, Option<DotGroup2>),
-    K(DotK),
+    K(DotK, Option<DotK2>),
 }
 
 impl QMatrix {
@@ -294,7 +296,7 @@ impl QMatrix {
                     quantize_q8_0(row, &mut acts);
                 }
                 let act = |t: usize| &acts[t * nb..(t + 1) * nb];
-                self.run_groups(n, y, |g, t, out: &mut [f32]| match f2 {
+                self.run_units(packed::G, n, y, |g, t, out: &mut [f32]| match f2 {
                     Some(f2) if out.len() >= 2 * packed::G => {
                         let [a, b] = f2(self.row(g), act(t), act(t + 1));
                         out[..packed::G].copy_from_slice(&a);
@@ -307,81 +309,62 @@ impl QMatrix {
                     }
                 });
             }
-            Dot::K(f) => {
+            Dot::K(f, f2) => {
                 let mut acts = Vec::with_capacity(n * nb);
                 for row in x.chunks_exact(self.cols) {
                     quantize_q8_k(row, &mut acts);
                 }
-                self.run(n, y, |r, t| f(self.row(r), &acts[t * nb..(t + 1) * nb]));
+                let act = |t: usize| &acts[t * nb..(t + 1) * nb];
+                self.run_units(1, n, y, |r, t, out: &mut [f32]| match f2 {
+                    Some(f2) if out.len() >= 2 => {
+                        out[..2].copy_from_slice(&f2(self.row(r), act(t), act(t + 1)));
+                        2
+                    }
+                    _ => {
+                        out[0] = f(self.row(r), act(t));
+                        1
+                    }
+                });
             }
         }
         Ok(())
     }
-
-    /// Fills `y[t * rows + r] = f(r, t)`, output rows shared out over the thread pool. Each
-    /// weight row meets every activation row while it is in cache.
-    fn run(&self, n: usize, y: &mut [f32], f: impl Fn(usize, usize) -> f32 + Sync) {
-        let rows = self.rows;
-        let threads = pool_threads();
-        if n == 1 {
-            if threads <= 1 {
-                y.iter_mut().enumerate().for_each(|(r, v)| *v = f(r, 0));
-            } else {
-                let chunk = chunk_rows(rows, threads);
-                par_chunks(y, chunk, |c, ys| {
-                    ys.iter_mut().enumerate().for_each(|(i, v)| *v = f(c * chunk + i, 0));
-                });
-            }
-            return;
-        }
-        // Row-major by weight row, then transposed into place.
-        let mut by_row = vec![0.0f32; rows * n];
-        let fill = |first: usize, part: &mut [f32]| {
-            for (i, slot) in part.chunks_exact_mut(n).enumerate() {
-                slot.iter_mut().enumerate().for_each(|(t, v)| *v = f(first + i, t));
-            }
-        };
-        if threads <= 1 {
-            fill(0, &mut by_row);
-        } else {
-            let chunk = chunk_rows(rows, threads);
-            par_chunks(&mut by_row, chunk * n, |c, part| fill(c * chunk, part));
-        }
-        for (r, slot) in by_row.chunks_exact(n).enumerate() {
-            for (t, v) in slot.iter().enumerate() {
-                y[t * rows + r] = *v;
-            }
-        }
-    }
 }
 
 impl QMatrix {
-    /// Fills `y[t * rows + 4g + k]` for the groups of four rows: `f(g, t, out)` writes the
-    /// four outputs of group `g` for activation rows `t`, `t + 1`, … into `out` (which has room
-    /// for the rows left) and says how many rows it did.
-    fn run_groups(&self, n: usize, y: &mut [f32], f: impl Fn(usize, usize, &mut [f32]) -> usize + Sync) {
-        let (rows, groups) = (self.rows, self.rows.div_ceil(packed::G));
+    /// Fills `y[t * rows + r]` by units of `unit` weight rows (4 for the repacked types, 1 for
+    /// K-quants): `f(u, t, out)` writes the outputs of unit `u` for activation rows `t`,
+    /// `t + 1`, … into `out` (room for the rows left, `unit` values per row) and says how many
+    /// activation rows it did. Units are shared out over the thread pool; each unit of weights
+    /// meets every activation row while it is in cache.
+    fn run_units(&self, unit: usize, n: usize, y: &mut [f32], f: impl Fn(usize, usize, &mut [f32]) -> usize + Sync) {
+        let (rows, units) = (self.rows, self.rows.div_ceil(unit));
         let threads = pool_threads();
-        // [group][token][row in group], then scattered into place.
-        let mut out = vec![0.0f32; groups * n * packed::G];
+        // [unit][activation row][row in unit], then scattered into place.
+        let mut out = vec![0.0f32; units * n * unit];
         let fill = |first: usize, part: &mut [f32]| {
-            for (i, slot) in part.chunks_exact_mut(n * packed::G).enumerate() {
+            for (i, slot) in part.chunks_exact_mut(n * unit).enumerate() {
                 let mut t = 0;
                 while t < n {
-                    t += f(first + i, t, &mut slot[t * packed::G..]);
+                    t += f(first + i, t, &mut slot[t * unit..]);
                 }
             }
         };
         if threads <= 1 {
             fill(0, &mut out);
         } else {
-            let chunk = groups.div_ceil(threads * 4).max(2);
-            par_chunks(&mut out, chunk * n * packed::G, |c, part| fill(c * chunk, part));
+            // A few tasks per thread, so uneven progress evens out.
+            let chunk = units.div_ceil(threads * 4).max(8 / unit);
+            par_chunks(&mut out, chunk * n * unit, |c, part| fill(c * chunk, part));
         }
-        for (g, slot) in out.chunks_exact(n * packed::G).enumerate() {
-            for (t, four) in slot.chunks_exact(packed::G).enumerate() {
-                for (k, v) in four.iter().enumerate() {
-                    let r = g * packed::G + k;
+        if n == 1 {
+            y.copy_from_slice(&out[..rows]);
+            return;
+        }
+        for (u, slot) in out.chunks_exact(n * unit).enumerate() {
+            for (t, part) in slot.chunks_exact(unit).enumerate() {
+                for (k, v) in part.iter().enumerate() {
+                    let r = u * unit + k;
                     if r < rows {
                         y[t * rows + r] = *v;
                     }
@@ -389,11 +372,6 @@ impl QMatrix {
             }
         }
     }
-}
-
-/// Rows per task: a few tasks per thread so uneven progress evens out.
-fn chunk_rows(rows: usize, threads: usize) -> usize {
-    rows.div_ceil(threads * 4).max(8)
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -12,9 +12,9 @@ pub(crate) fn dot(ty: QType) -> Dot {
         QType::Q4_0 => Dot::Group(dot_q4_0, None),
         QType::Q5_0 => Dot::Group(dot_q5_0, None),
         QType::Q8_0 => Dot::Group(dot_q8_0, None),
-        QType::Q4K => Dot::K(dot_q4_k),
-        QType::Q5K => Dot::K(dot_q5_k),
-        QType::Q6K => Dot::K(dot_q6_k),
+        QType::Q4K => Dot::K(dot_q4_k, None),
+        QType::Q5K => Dot::K(dot_q5_k, None),
+        QType::Q6K => Dot::K(dot_q6_k, None),
     }
 }
 

@@ -22,9 +22,9 @@ pub(crate) fn dot(ty: QType) -> Option<Dot> {
         QType::Q4_0 => Dot::Group(q4_0, Some(q4_0_x2)),
         QType::Q5_0 => Dot::Group(q5_0, Some(q5_0_x2)),
         QType::Q8_0 => Dot::Group(q8_0, Some(q8_0_x2)),
-        QType::Q4K => Dot::K(q4_k),
-        QType::Q5K => Dot::K(q5_k),
-        QType::Q6K => Dot::K(q6_k),
+        QType::Q4K => Dot::K(q4_k, Some(q4_k_x2)),
+        QType::Q5K => Dot::K(q5_k, Some(q5_k_x2)),
+        QType::Q6K => Dot::K(q6_k, Some(q6_k_x2)),
     })
 }
 
@@ -194,20 +194,26 @@ fn dot2(even: v128, odd: v128, (ye, yo): (v128, v128)) -> v128 {
     i32x4_add(i32x4_dot_i16x8(even, ye), i32x4_dot_i16x8(odd, yo))
 }
 
-fn dot_k4(w: &[u8], a: &[Q8KBlock], bits5: bool) -> f32 {
+/// Q4_K (`bits5` false) and Q5_K rows against `T` activation rows at once: each 16 bytes of
+/// weights are read into i16 lanes once and met with every activation row.
+#[inline(always)]
+fn k4_rows<const T: usize>(w: &[u8], acts: [&[Q8KBlock]; T], bits5: bool) -> [f32; T] {
     let bytes = if bits5 { 176 } else { 144 };
     let (m4, one) = (u16x8_splat(0x000F), u16x8_splat(1));
-    let mut sum = 0.0f32;
-    for (blk, y) in w.chunks_exact(bytes).zip(a) {
+    let mut sum = [0.0f32; T];
+    for (i, blk) in w.chunks_exact(bytes).enumerate() {
         let scales = &blk[4..16];
         let qs = if bits5 { &blk[48..176] } else { &blk[16..144] };
-        let (mut sumi, mut mins) = (i32x4_splat(0), 0i32);
+        let (mut sumi, mut mins) = ([i32x4_splat(0); T], [0i32; T]);
         for c in 0..4 {
             let (sc_lo, m_lo) = scale_min_k4(2 * c, scales);
             let (sc_hi, m_hi) = scale_min_k4(2 * c + 1, scales);
-            mins += i32::from(m_lo) * (i32::from(y.bsums[4 * c]) + i32::from(y.bsums[4 * c + 1]))
-                + i32::from(m_hi) * (i32::from(y.bsums[4 * c + 2]) + i32::from(y.bsums[4 * c + 3]));
-            let (mut p_lo, mut p_hi) = (i32x4_splat(0), i32x4_splat(0));
+            for (t, m) in mins.iter_mut().enumerate() {
+                let b = &acts[t][i].bsums;
+                *m += i32::from(m_lo) * (i32::from(b[4 * c]) + i32::from(b[4 * c + 1]))
+                    + i32::from(m_hi) * (i32::from(b[4 * c + 2]) + i32::from(b[4 * c + 3]));
+            }
+            let (mut p_lo, mut p_hi) = ([i32x4_splat(0); T], [i32x4_splat(0); T]);
             for h in 0..2 {
                 // Each i16 lane holds two bytes: values j, j + 1 (low nibbles) and j + 32,
                 // j + 33 (high nibbles) of this 64.
@@ -223,35 +229,51 @@ fn dot_k4(w: &[u8], a: &[Q8KBlock], bits5: bool) -> f32 {
                     he = v128_or(he, bit(s + 1));
                     ho = v128_or(ho, bit(s + 9));
                 }
-                p_lo = i32x4_add(p_lo, dot2(le, lo, wide16(&y.qs16, 64 * c + 16 * h)));
-                p_hi = i32x4_add(p_hi, dot2(he, ho, wide16(&y.qs16, 64 * c + 32 + 16 * h)));
+                for t in 0..T {
+                    let q = &acts[t][i].qs16;
+                    p_lo[t] = i32x4_add(p_lo[t], dot2(le, lo, wide16(q, 64 * c + 16 * h)));
+                    p_hi[t] = i32x4_add(p_hi[t], dot2(he, ho, wide16(q, 64 * c + 32 + 16 * h)));
+                }
             }
-            sumi = i32x4_add(sumi, i32x4_mul(p_lo, i32x4_splat(i32::from(sc_lo))));
-            sumi = i32x4_add(sumi, i32x4_mul(p_hi, i32x4_splat(i32::from(sc_hi))));
+            for t in 0..T {
+                sumi[t] = i32x4_add(sumi[t], i32x4_mul(p_lo[t], i32x4_splat(i32::from(sc_lo))));
+                sumi[t] = i32x4_add(sumi[t], i32x4_mul(p_hi[t], i32x4_splat(i32::from(sc_hi))));
+            }
         }
         let (d, dmin) = (f16_at(blk, 0), f16_at(blk, 2));
-        sum += d * y.d * hsum_i32(sumi) as f32 - dmin * y.d * mins as f32;
+        for t in 0..T {
+            let yd = acts[t][i].d;
+            sum[t] += d * yd * hsum_i32(sumi[t]) as f32 - dmin * yd * mins[t] as f32;
+        }
     }
     sum
 }
 
 fn q4_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
-    dot_k4(w, a, false)
+    k4_rows(w, [a], false)[0]
+}
+
+fn q4_k_x2(w: &[u8], a: &[Q8KBlock], b: &[Q8KBlock]) -> [f32; 2] {
+    k4_rows(w, [a, b], false)
 }
 
 fn q5_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
-    dot_k4(w, a, true)
+    k4_rows(w, [a], true)[0]
 }
 
-/// Q6_K with unsigned 6-bit values in i16 lanes; the offset of 32 comes off through the
-/// block sums.
-fn q6_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
+fn q5_k_x2(w: &[u8], a: &[Q8KBlock], b: &[Q8KBlock]) -> [f32; 2] {
+    k4_rows(w, [a, b], true)
+}
+
+/// Q6_K rows against `T` activation rows at once, with unsigned 6-bit values in i16 lanes;
+/// the offset of 32 comes off through the block sums.
+#[inline(always)]
+fn q6_k_rows<const T: usize>(w: &[u8], acts: [&[Q8KBlock]; T]) -> [f32; T] {
     let (m4, m3) = (u16x8_splat(0x000F), u16x8_splat(3));
-    let mut sum = 0.0f32;
-    for (blk, y) in w.chunks_exact(210).zip(a) {
+    let mut sum = [0.0f32; T];
+    for (i, blk) in w.chunks_exact(210).enumerate() {
         let sc = |g: usize| i32::from(blk[192 + g] as i8);
-        let offset: i32 = (0..16).map(|g| sc(g) * i32::from(y.bsums[g])).sum();
-        let mut sumi = i32x4_splat(0);
+        let mut sumi = [i32x4_splat(0); T];
         for n in 0..2 {
             for h in 0..2 {
                 let l0 = load_at(blk, 64 * n + 16 * h);
@@ -269,11 +291,28 @@ fn q6_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
                     let at = 128 * n + 32 * k + 16 * h;
                     let e = v128_or(e, high(2 * k as u32));
                     let o = v128_or(o, high(2 * k as u32 + 8));
-                    sumi = i32x4_add(sumi, i32x4_mul(dot2(e, o, wide16(&y.qs16, at)), i32x4_splat(sc(at / 16))));
+                    let scale = i32x4_splat(sc(at / 16));
+                    for t in 0..T {
+                        let p = dot2(e, o, wide16(&acts[t][i].qs16, at));
+                        sumi[t] = i32x4_add(sumi[t], i32x4_mul(p, scale));
+                    }
                 }
             }
         }
-        sum += f16_at(blk, 208) * y.d * (hsum_i32(sumi) - 32 * offset) as f32;
+        let d = f16_at(blk, 208);
+        for t in 0..T {
+            let y = &acts[t][i];
+            let offset: i32 = (0..16).map(|g| sc(g) * i32::from(y.bsums[g])).sum();
+            sum[t] += d * y.d * (hsum_i32(sumi[t]) - 32 * offset) as f32;
+        }
     }
     sum
+}
+
+fn q6_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
+    q6_k_rows(w, [a])[0]
+}
+
+fn q6_k_x2(w: &[u8], a: &[Q8KBlock], b: &[Q8KBlock]) -> [f32; 2] {
+    q6_k_rows(w, [a, b])
 }

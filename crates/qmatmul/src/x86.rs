@@ -28,9 +28,9 @@ pub(crate) fn dot(ty: QType) -> Option<Dot> {
         QType::Q4_0 => Dot::Group(q4_0, None),
         QType::Q5_0 => Dot::Group(q5_0, None),
         QType::Q8_0 => Dot::Group(q8_0, None),
-        QType::Q4K => Dot::K(q4_k),
-        QType::Q5K => Dot::K(q5_k),
-        QType::Q6K => Dot::K(q6_k),
+        QType::Q4K => Dot::K(q4_k, None),
+        QType::Q5K => Dot::K(q5_k, None),
+        QType::Q6K => Dot::K(q6_k, None),
     })
 }
 
