@@ -41,14 +41,19 @@ export PYTHON="$PY"
 
 [ "${SKIP_PAGE_BUILD:-0}" = 1 ] || bash scripts/build-page.sh
 
-# A SmolLM2-135M-shaped synthetic model (random weights) slow enough in the browser for the
-# Stop test; written by the project's own GGUF writer, never committed.
+# Synthetic models (random weights), written by the project's own GGUF writer, never
+# committed: a SmolLM2-135M-shaped one slow enough in the browser for the Stop test, and a
+# TinyLlama-1.1B-shaped one (~620 MB) that the WebGPU backend must stream into GPU buffers
+# with peak wasm memory under a quarter of the file.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/arbitre/target}"
 mkdir -p target/synth
-if [ ! -s target/synth/smol135-q4_0.gguf ]; then
-  cargo build -q -p arbitre-cli --locked
-  "$CARGO_TARGET_DIR/debug/arbitre" synth --shape smol135 --quant q4_0 \
-    --vocab "$ARBITRE_FIXTURES/vocab/ggml-vocab-llama-spm.gguf" --out target/synth/smol135-q4_0.gguf
-fi
+for shape in smol135 tiny1b; do
+  if [ ! -s "target/synth/$shape-q4_0.gguf" ]; then
+    cargo build -q -p arbitre-cli --locked
+    "$CARGO_TARGET_DIR/debug/arbitre" synth --shape "$shape" --quant q4_0 \
+      --vocab "$ARBITRE_FIXTURES/vocab/ggml-vocab-llama-spm.gguf" --out "target/synth/$shape-q4_0.gguf.part"
+    mv "target/synth/$shape-q4_0.gguf.part" "target/synth/$shape-q4_0.gguf"
+  fi
+done
 (cd web && npm ci --no-audit --no-fund --cache "$HOME/.cache/arbitre/npm" >/dev/null)
 cd web && node --test --test-concurrency=1 e2e/

@@ -6,7 +6,8 @@ use std::rc::Rc;
 use arbitre_engine::catalog::CatalogModel;
 use arbitre_hosted::transport::now_ms;
 use arbitre_protocol::{
-    BackendChoice, CacheEntry, Event, ModelSource, NetEntry, Prompt, Request, RequestId, decode_event, encode_request,
+    BackendChoice, CacheEntry, ErrorKind, Event, ModelSource, NetEntry, Prompt, Request, RequestId, decode_event,
+    encode_request,
 };
 use js_sys::Array;
 use wasm_bindgen::JsCast;
@@ -334,6 +335,14 @@ fn on_worker_event(rt: &Rc<RefCell<Runtime>>, event: Event, sinks: &Sinks, setti
             r.loading = None;
             r.pending = None;
         }
+        Event::Failed { id, ref error } if r.running == Some(id) && error.kind == ErrorKind::DeviceLost => {
+            // The worker dropped the model with its device: the next run loads it again.
+            r.running = None;
+            r.loaded_key = None;
+            if let Some(w) = r.local_windows.last_mut() {
+                w.1 = now_ms();
+            }
+        }
         Event::Done { id, .. } | Event::Failed { id, .. } if r.running == Some(id) => {
             r.running = None;
             if let Some(w) = r.local_windows.last_mut() {
@@ -346,7 +355,15 @@ fn on_worker_event(rt: &Rc<RefCell<Runtime>>, event: Event, sinks: &Sinks, setti
 
 fn spawn_worker(rt: Rc<RefCell<Runtime>>, sinks: Sinks, settings: Rc<RefCell<RunSettings>>) {
     let pane = sinks.pane.clone();
-    let worker = match Worker::new("./worker_loader.js") {
+    // Test hook: `debug_lose_device_after=N` reaches the worker through its URL (see the worker).
+    let debug = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|q| web_sys::UrlSearchParams::new_with_str(&q).ok())
+        .and_then(|p| p.get("debug_lose_device_after"))
+        .and_then(|v| v.parse::<usize>().ok())
+        .map(|n| format!("?debug_lose_device_after={n}"))
+        .unwrap_or_default();
+    let worker = match Worker::new(&format!("./worker_loader.js{debug}")) {
         Ok(w) => w,
         Err(e) => {
             pane.dispatch(PaneAction::Fail(format!("could not start the inference worker: {e:?}")));
@@ -641,6 +658,8 @@ fn App() -> Html {
     };
 
     let live_tokens = if p.status == PaneStatus::Running { p.tokens_seen } else { 0 };
+    // The worker's wasm memory once the model loaded: its peak, since wasm memory never shrinks.
+    let wasm_memory = p.model.as_ref().map_or(0, |m| m.wasm_memory_bytes);
     let stats_json = p.stats.as_ref().and_then(|s| serde_json::to_string(s).ok()).unwrap_or_default();
     let stat = |label: &str, value: String| {
         html! { <div class="stat"><span class="stat-label">{label.to_string()}</span><span class="stat-value num">{value}</span></div> }
@@ -656,14 +675,15 @@ fn App() -> Html {
     };
     let model_line = match &p.model {
         Some(m) => format!(
-            "{} · {} · {} · {} · ctx {} · template {}{}",
+            "{} · {} · {} · {} · ctx {} · template {}{}{}",
             m.label,
             m.architecture,
             m.quant,
             format::bytes(m.size_bytes),
             m.n_ctx,
             m.chat_template,
-            if m.from_cache { " · from browser cache" } else { "" }
+            if m.from_cache { " · from browser cache" } else { "" },
+            if m.streamed { " · streamed into GPU buffers" } else { "" }
         ),
         None => "No model loaded yet".to_string(),
     };
@@ -801,13 +821,14 @@ fn App() -> Html {
                     if let Some(err) = &p.error {
                         <p class="error" role="alert" data-testid="local-error">{err.clone()}</p>
                     }
-                    <div class="stats" data-testid="local-stats" data-json={stats_json}>
+                    <div class="stats" data-testid="local-stats" data-json={stats_json} data-wasm-memory={wasm_memory.to_string()}>
                         {stat("TTFT", p.stats.as_ref().map(|s| format::duration_ms(s.ttft_ms)).unwrap_or_else(|| "—".into()))}
                         {stat("Prefill tok/s", p.stats.as_ref().map(|s| format::rate(s.prefill_tps)).unwrap_or_else(|| "—".into()))}
                         {stat("Decode tok/s", p.stats.as_ref().map(|s| s.decode_tps).or(p.live_decode_tps()).map(format::rate).unwrap_or_else(|| "—".into()))}
                         {stat("Prompt tokens", if p.prompt_tokens > 0 { p.prompt_tokens.to_string() } else { p.stats.as_ref().map(|s| s.prompt_tokens.to_string()).unwrap_or_else(|| "—".into()) })}
                         {stat("Generated", p.stats.as_ref().map(|s| s.generated_tokens.to_string()).unwrap_or_else(|| if live_tokens > 0 { live_tokens.to_string() } else { "—".into() }))}
                         {stat("Stopped by", p.stop_reason.clone().unwrap_or_else(|| "—".into()))}
+                        {stat("Wasm memory", if wasm_memory > 0 { format::bytes(wasm_memory) } else { "—".into() })}
                     </div>
                 </section>
                 <section class="wide">

@@ -9,8 +9,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use arbitre_engine::backend::webgpu::wgpu;
+use arbitre_engine::stream::main_quant;
 use arbitre_engine::{
-    Backend, CpuBackend, Engine, GenerateOptions, Generator, Message, SamplingParams, Step, StopReason, WebGpuBackend,
+    Backend, CpuBackend, Engine, GenerateOptions, Generator, Message, SamplingParams, Step, StopReason,
+    StreamingLoader, WebGpuBackend,
 };
 use arbitre_hosted::transport::now_ms;
 use arbitre_protocol::{
@@ -53,6 +56,11 @@ struct Loaded {
 #[derive(Default)]
 struct State {
     model: Option<Rc<Loaded>>,
+    /// Why the last WebGPU device was lost, if it was (reported when a backend is chosen).
+    lost: Option<String>,
+    /// Test hook: destroy the WebGPU device after this many tokens of a run
+    /// (`debug_lose_device_after=N` in the page's URL, passed on in the worker's URL).
+    lose_device_after: Option<usize>,
     /// The request currently running (load or generation) and whether it was asked to stop.
     active: Option<(RequestId, Rc<RefCell<bool>>)>,
 }
@@ -99,6 +107,7 @@ async fn yield_now() {
 pub fn start() {
     console_error_panic_hook_lite();
     let state: Shared = Rc::new(RefCell::new(State::default()));
+    state.borrow_mut().lose_device_after = debug_lose_device_after();
     let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         let data = ev.data();
         let (text, file) = if let Some(s) = data.as_string() {
@@ -117,6 +126,15 @@ pub fn start() {
     scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
     post(&Event::Ready);
+}
+
+/// The test-only `debug_lose_device_after=N` of the worker's own URL (the page passes its
+/// URL's value on when it starts the worker). Tests use it to check that a device lost
+/// mid-run ends the run with an error; nothing else sets it.
+fn debug_lose_device_after() -> Option<usize> {
+    let search = scope().location().search();
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    params.get("debug_lose_device_after")?.parse().ok()
 }
 
 /// Panics should never happen; if one does, say so on the console instead of dying silently.
@@ -144,11 +162,15 @@ fn handle(state: Shared, req: Request, file: Option<File>) {
             let flag = Rc::new(RefCell::new(false));
             state.borrow_mut().active = Some((id, flag.clone()));
             state.borrow_mut().model = None;
+            let lost = state.borrow().lost.clone();
             spawn_local(async move {
-                match load(id, source, backend, file, &flag).await {
+                match load(id, source, backend, file, lost, &flag).await {
                     Ok(loaded) => {
                         let info = loaded.1;
                         let backend = loaded.0.backend.clone();
+                        if backend.kind == "webgpu" {
+                            state.borrow_mut().lost = None;
+                        }
                         state.borrow_mut().model = Some(Rc::new(loaded.0));
                         post(&Event::Loaded { id, info, backend });
                     }
@@ -165,6 +187,7 @@ fn handle(state: Shared, req: Request, file: Option<File>) {
             stop_active(&state);
             let flag = Rc::new(RefCell::new(false));
             state.borrow_mut().active = Some((id, flag.clone()));
+            let lose_after = state.borrow().lose_device_after;
             spawn_local(async move {
                 let opts = GenerateOptions {
                     sampling: to_engine_sampling(&sampling),
@@ -173,7 +196,19 @@ fn handle(state: Shared, req: Request, file: Option<File>) {
                     ignore_eos,
                     n_ctx: None,
                 };
-                if let Err(e) = generate(id, &model, prompt, opts, &flag).await {
+                if let Err(e) = generate(id, &model, prompt, opts, lose_after, &flag).await {
+                    if e.kind == ErrorKind::DeviceLost {
+                        // The model's buffers went with the device: the next run loads it again.
+                        let why = match &model.engine {
+                            AnyEngine::Gpu(g) => g.model.backend().lost(),
+                            AnyEngine::Cpu(_) => None,
+                        };
+                        let mut s = state.borrow_mut();
+                        s.lost = Some(format!("the last WebGPU device was lost ({})", why.unwrap_or_default()));
+                        if s.model.as_ref().is_some_and(|m| Rc::ptr_eq(m, &model)) {
+                            s.model = None;
+                        }
+                    }
                     post(&Event::Failed { id, error: e });
                 }
                 clear_active(&state, id);
@@ -248,16 +283,43 @@ async fn generate(
     model: &Loaded,
     prompt: Prompt,
     opts: GenerateOptions,
+    lose_device_after: Option<usize>,
     stop: &Rc<RefCell<bool>>,
 ) -> Result<(), WireError> {
     match &model.engine {
-        AnyEngine::Cpu(e) => run(id, start_generator(e, prompt, opts)?, &model.backend, stop).await,
-        AnyEngine::Gpu(e) => run(id, start_generator(e, prompt, opts)?, &model.backend, stop).await,
+        AnyEngine::Cpu(e) => run(id, start_generator(e, prompt, opts)?, &model.backend, |_| {}, stop).await,
+        AnyEngine::Gpu(e) => {
+            let device = e.model.backend().context().device.clone();
+            let after_token = move |n: usize| {
+                if lose_device_after == Some(n) {
+                    device.destroy();
+                }
+            };
+            let result = run(id, start_generator(e, prompt, opts)?, &model.backend, after_token, stop).await;
+            match result {
+                Err(err) if err.kind != ErrorKind::DeviceLost => {
+                    // A read that failed because the device went away may be reported before
+                    // the browser's device-lost notice: give it a moment to arrive.
+                    sleep_ms(50).await;
+                    match e.model.backend().lost() {
+                        Some(why) => {
+                            Err(gen_err(arbitre_engine::EngineError::DeviceLost { backend: "WebGPU", reason: why }))
+                        }
+                        None => Err(err),
+                    }
+                }
+                other => other,
+            }
+        }
     }
 }
 
 fn gen_err(e: arbitre_engine::EngineError) -> WireError {
-    wire(ErrorKind::Generation, e.to_string())
+    let kind = match e {
+        arbitre_engine::EngineError::DeviceLost { .. } => ErrorKind::DeviceLost,
+        _ => ErrorKind::Generation,
+    };
+    wire(kind, e.to_string())
 }
 
 fn start_generator<B: Backend>(
@@ -288,6 +350,7 @@ async fn run<B: Backend>(
     id: RequestId,
     mut generator: Generator<B>,
     backend: &BackendInfo,
+    after_token: impl Fn(usize),
     stop: &Rc<RefCell<bool>>,
 ) -> Result<(), WireError> {
     post(&Event::Started { id, prompt_tokens: generator.stats().prompt_tokens });
@@ -298,7 +361,10 @@ async fn run<B: Backend>(
             cancel.cancel();
         }
         match generator.step_async().await.map_err(gen_err)? {
-            Step::Token { text, .. } => post(&Event::Token { id, text }),
+            Step::Token { text, .. } => {
+                post(&Event::Token { id, text });
+                after_token(generator.generated().len());
+            }
             Step::Done { reason, text } => {
                 if !text.is_empty() {
                     post(&Event::Token { id, text });
@@ -333,9 +399,12 @@ fn cpu_info(reason: Option<String>) -> BackendInfo {
 
 /// Picks the backend: WebGPU when asked for (or, in `auto`, when a hardware adapter exists),
 /// else the CPU, with the reason whenever the choice differs from the request.
-async fn choose_backend(choice: BackendChoice) -> (BackendInfo, Option<WebGpuBackend>) {
+async fn choose_backend(choice: BackendChoice, lost: Option<String>) -> (BackendInfo, Option<WebGpuBackend>) {
     if choice == BackendChoice::Cpu {
         return (cpu_info(None), None);
+    }
+    if let (BackendChoice::Auto, Some(why)) = (choice, &lost) {
+        return (cpu_info(Some(format!("{why}; running on the CPU (choose WebGPU to try a new device)"))), None);
     }
     let probe = webgpu_adapter_name().await;
     if let Err(why) = &probe {
@@ -356,7 +425,10 @@ async fn choose_backend(choice: BackendChoice) -> (BackendInfo, Option<WebGpuBac
             let name = if name.trim().is_empty() { probe_name } else { name };
             (BackendInfo { kind: "webgpu".into(), name: format!("WebGPU: {name}"), reason: None }, Some(gpu))
         }
-        Err(e) => (cpu_info(Some(format!("WebGPU could not start ({e}); running on the CPU"))), None),
+        Err(e) => {
+            let after = lost.map(|why| format!(" after {why}")).unwrap_or_default();
+            (cpu_info(Some(format!("WebGPU could not start ({e}){after}; running on the CPU"))), None)
+        }
     }
 }
 
@@ -412,55 +484,259 @@ async fn load(
     source: ModelSource,
     backend: BackendChoice,
     file: Option<File>,
+    lost: Option<String>,
     stop: &Rc<RefCell<bool>>,
 ) -> Result<(Loaded, ModelInfo), WireError> {
-    let (bytes, label, from_cache) = match source {
+    let (backend_info, gpu) = choose_backend(backend, lost).await;
+    let on_cpu = gpu.is_none();
+    // On the CPU the file and its weights share the wasm heap; on WebGPU the weights stream
+    // into GPU buffers, and the GPU's own limits apply (checked as buffers are made).
+    let fits = |size: u64, label: &str| if on_cpu { check_fits(size, label) } else { Ok(()) };
+    let (intake, label, from_cache) = match source {
         ModelSource::Url { urls, sha256, size_bytes, label } => {
             if let Some(size) = size_bytes {
-                check_fits(size, &label)?;
+                fits(size, &label)?;
             }
-            let (bytes, from_cache) = fetch_model(id, &urls, sha256.as_deref(), &label, stop).await?;
-            (bytes, label, from_cache)
+            let intake = Intake::new(gpu, &label, sha256.is_some(), true);
+            let (intake, from_cache) = fetch_model(id, &urls, sha256.as_deref(), &label, intake, stop).await?;
+            (intake, label, from_cache)
         }
         ModelSource::LocalFile { name, size_bytes } => {
-            check_fits(size_bytes, &name)?;
+            fits(size_bytes, &name)?;
             let file = file.ok_or_else(|| wire(ErrorKind::State, "the local file did not reach the worker"))?;
-            let bytes = read_stream_fully(
+            let mut intake = Intake::new(gpu, &name, false, false);
+            read_stream(
                 id,
                 file.stream().get_reader().unchecked_into(),
                 &name,
                 LoadPhase::ReadingFile,
                 Some(size_bytes),
+                &mut intake,
                 stop,
             )
             .await?;
-            (bytes, name, false)
+            (intake, name, false)
         }
     };
     post(&Event::Progress { id, phase: LoadPhase::Loading, loaded: 0, total: None, url: label.clone() });
     yield_now().await;
-    let (mut backend_info, gpu) = choose_backend(backend).await;
-    let size = bytes.len() as u64;
-    let file =
-        arbitre_gguf::GgufFile::from_bytes(bytes).map_err(|e| wire(ErrorKind::Model, format!("{label}: {e}")))?;
-    let quant = main_quant(&file);
+    let size = intake.received;
     let model_err = |e: arbitre_engine::EngineError| wire(ErrorKind::Model, format!("{label}: {e}"));
-    let engine = match gpu.map(|g| Engine::from_gguf(g, &file)) {
-        Some(Ok(e)) => AnyEngine::Gpu(e),
-        Some(Err(e @ arbitre_engine::EngineError::UnsupportedQuant { .. }))
-        | Some(Err(e @ arbitre_engine::EngineError::Backend { .. })) => {
-            backend_info = cpu_info(Some(format!("the WebGPU backend cannot run this file ({e}); running on the CPU")));
-            AnyEngine::Cpu(Engine::from_gguf(CpuBackend, &file).map_err(model_err)?)
+    let (engine, quant, backend_info, streamed) = match intake.sink {
+        Sink::Gpu { loader, scope, .. } => {
+            let quant = loader.header().and_then(main_quant).map(|q| q.to_string()).unwrap_or_else(|| "?".into());
+            let engine = loader.finish().map_err(model_err)?;
+            if let Some(e) = scope.pop().await {
+                return Err(wire(
+                    ErrorKind::TooBig,
+                    format!(
+                        "{label}: the GPU could not allocate the model's buffers ({e}); try the CPU backend or a smaller quantization"
+                    ),
+                ));
+            }
+            (AnyEngine::Gpu(engine), quant, backend_info, true)
         }
-        Some(Err(e)) => return Err(model_err(e)),
-        None => AnyEngine::Cpu(Engine::from_gguf(CpuBackend, &file).map_err(model_err)?),
+        Sink::Whole(bytes) => {
+            let file = arbitre_gguf::GgufFile::from_bytes(bytes)
+                .map_err(|e| wire(ErrorKind::Model, format!("{label}: {e}")))?;
+            let quant = main_quant(&file.header).map(|q| q.to_string()).unwrap_or_else(|| "?".into());
+            let info = match intake.fallback {
+                Some(why) => cpu_info(Some(why)),
+                None => backend_info,
+            };
+            (AnyEngine::Cpu(Engine::from_gguf(CpuBackend, &file).map_err(model_err)?), quant, info, false)
+        }
     };
-    drop(file);
-    let info = match &engine {
+    let mut info = match &engine {
         AnyEngine::Cpu(e) => model_info(e, label, size, quant, from_cache),
         AnyEngine::Gpu(e) => model_info(e, label, size, quant, from_cache),
     };
+    info.streamed = streamed;
+    info.wasm_memory_bytes = wasm_memory_bytes();
     Ok((Loaded { engine, backend: backend_info }, info))
+}
+
+/// Bytes of the worker's wasm memory now. Wasm memory only grows, so this is also the most
+/// it ever held.
+fn wasm_memory_bytes() -> u64 {
+    let memory = wasm_bindgen::memory();
+    let buffer = Reflect::get(&memory, &"buffer".into()).unwrap_or(JsValue::UNDEFINED);
+    Reflect::get(&buffer, &"byteLength".into()).ok().and_then(|v| v.as_f64()).map_or(0, |b| b as u64)
+}
+
+/// Where a model's bytes go as they arrive.
+enum Sink {
+    /// Gathered whole in wasm memory: the CPU backend, or a file whose tensor types the
+    /// WebGPU kernels lack.
+    Whole(Vec<u8>),
+    /// Streamed tensor by tensor into GPU buffers. `prefix` keeps the bytes seen until the
+    /// header is read, so that the CPU can still take the file if the GPU turns it down.
+    Gpu {
+        loader: Box<StreamingLoader<WebGpuBackend>>,
+        prefix: Option<Vec<u8>>,
+        /// Catches buffer allocations that fail (a model too big for the GPU), reported
+        /// once the load ends.
+        scope: wgpu::ErrorScopeGuard,
+    },
+}
+
+/// A download's chunks kept on the JS side, as the browser handed them.
+#[derive(Default)]
+struct Kept {
+    chunks: Vec<Uint8Array>,
+}
+
+impl Kept {
+    fn push(&mut self, chunk: &Uint8Array) {
+        self.chunks.push(chunk.clone());
+    }
+
+    /// A stream of the kept chunks, and the callback that feeds it (to keep alive while the
+    /// stream is read). A stream rather than one Blob: Chromium can fail to store a Blob of
+    /// hundreds of MB assembled from thousands of parts, while it writes a streamed body to
+    /// the cache as it reads it.
+    fn stream(&self) -> Result<(web_sys::ReadableStream, Closure<dyn FnMut(JsValue)>), JsValue> {
+        let mut queue: std::collections::VecDeque<Uint8Array> = self.chunks.iter().cloned().collect();
+        let pull = Closure::<dyn FnMut(JsValue)>::new(move |controller: JsValue| {
+            let call = |name: &str, arg: Option<&JsValue>| {
+                if let Ok(f) = Reflect::get(&controller, &name.into()).and_then(|f| f.dyn_into::<js_sys::Function>()) {
+                    let _ = match arg {
+                        Some(a) => f.call1(&controller, a),
+                        None => f.call0(&controller),
+                    };
+                }
+            };
+            match queue.pop_front() {
+                Some(chunk) => call("enqueue", Some(&chunk)),
+                None => call("close", None),
+            }
+        });
+        let source = js_sys::Object::new();
+        Reflect::set(&source, &"pull".into(), pull.as_ref())?;
+        let stream = web_sys::ReadableStream::new_with_underlying_source(&source)?;
+        Ok((stream, pull))
+    }
+}
+
+/// Everything a model's byte stream feeds: the sink, the sha256 being computed, and the
+/// chunks kept for the browser cache.
+struct Intake {
+    sink: Sink,
+    label: String,
+    /// The sha256 so far, when a digest is pinned.
+    hasher: Option<Sha256>,
+    /// The chunks as the browser handed them (JS memory, not the wasm heap), to store in
+    /// the cache once the download checks out; only on the streamed path, where the file is
+    /// never whole in wasm memory.
+    keep: Option<Kept>,
+    /// Bytes of the file taken so far.
+    received: u64,
+    /// Bytes to drop at the start of the stream: a server that ignored a Range request sends
+    /// the file again from its first byte.
+    skip: u64,
+    /// Why the CPU took the file over from WebGPU, if it did.
+    fallback: Option<String>,
+    /// Reused buffer a chunk is copied into.
+    scratch: Vec<u8>,
+}
+
+impl Intake {
+    /// An intake for `gpu` (else the CPU), computing the sha256 when `hash`, keeping the
+    /// chunks for the cache when `store`.
+    fn new(gpu: Option<WebGpuBackend>, label: &str, hash: bool, store: bool) -> Self {
+        let sink = match gpu {
+            Some(gpu) => {
+                let scope = gpu.context().device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+                Sink::Gpu { loader: Box::new(StreamingLoader::new(gpu)), prefix: Some(Vec::new()), scope }
+            }
+            None => Sink::Whole(Vec::new()),
+        };
+        let keep = (store && matches!(sink, Sink::Gpu { .. })).then(Kept::default);
+        Self {
+            sink,
+            label: label.to_string(),
+            hasher: hash.then(Sha256::new),
+            keep,
+            received: 0,
+            skip: 0,
+            fallback: None,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Reserves room for the whole file when it is gathered whole.
+    fn expect_total(&mut self, total: u64) -> Result<(), WireError> {
+        if let Sink::Whole(buf) = &mut self.sink {
+            let more = (total as usize).saturating_sub(buf.len());
+            buf.try_reserve_exact(more).map_err(|_| {
+                wire(ErrorKind::TooBig, format!("not enough memory to hold {}", crate::format::bytes(total)))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Takes one chunk of the stream.
+    fn take(&mut self, chunk: Uint8Array) -> Result<(), WireError> {
+        let mut chunk = chunk;
+        if self.skip > 0 {
+            let drop = self.skip.min(chunk.length() as u64);
+            self.skip -= drop;
+            chunk = chunk.subarray(drop as u32, chunk.length());
+        }
+        let n = chunk.length() as usize;
+        if n == 0 {
+            return Ok(());
+        }
+        self.received += n as u64;
+        if let Some(keep) = &mut self.keep {
+            keep.push(&chunk);
+        }
+        let bytes: &[u8] = match &mut self.sink {
+            Sink::Whole(buf) => {
+                let start = buf.len();
+                buf.resize(start + n, 0);
+                chunk.copy_to(&mut buf[start..]);
+                &buf[start..]
+            }
+            Sink::Gpu { .. } => {
+                self.scratch.resize(n, 0);
+                chunk.copy_to(&mut self.scratch);
+                &self.scratch
+            }
+        };
+        if let Some(h) = &mut self.hasher {
+            h.update(bytes);
+        }
+        let Sink::Gpu { loader, prefix, .. } = &mut self.sink else { return Ok(()) };
+        if let Some(p) = prefix {
+            p.extend_from_slice(&self.scratch);
+        }
+        match loader.push(&self.scratch) {
+            Ok(()) => {
+                if loader.header().is_some() {
+                    *prefix = None;
+                }
+                Ok(())
+            }
+            Err(e @ arbitre_engine::EngineError::UnsupportedQuant { .. }) if prefix.is_some() => {
+                // The header named a tensor type the WGSL kernels lack: the CPU takes the
+                // whole file instead, if it fits.
+                let bytes = prefix.take().unwrap_or_default();
+                let total = arbitre_gguf::GgufHeader::parse(&bytes).map(|h| h.expected_len()).unwrap_or(0);
+                check_fits(total, &self.label)?;
+                self.fallback = Some(format!("the WebGPU backend cannot run this file ({e}); running on the CPU"));
+                self.keep = None;
+                self.sink = Sink::Whole(bytes);
+                self.expect_total(total)
+            }
+            Err(e) => Err(wire(ErrorKind::Model, format!("{}: {e}", self.label))),
+        }
+    }
+
+    /// The sha256 of everything taken, if it was computed.
+    fn digest(&mut self) -> Option<String> {
+        self.hasher.take().map(|h| hex(&h.finalize()))
+    }
 }
 
 fn model_info<B: Backend>(engine: &Engine<B>, label: String, size: u64, quant: String, from_cache: bool) -> ModelInfo {
@@ -477,20 +753,9 @@ fn model_info<B: Backend>(engine: &Engine<B>, label: String, size: u64, quant: S
             Err(e) => format!("none ({e})"),
         },
         from_cache,
+        streamed: false,
+        wasm_memory_bytes: 0,
     }
-}
-
-/// The tensor type holding most of the file's bytes.
-fn main_quant(file: &arbitre_gguf::GgufFile) -> String {
-    let mut by_type: Vec<(String, u64)> = Vec::new();
-    for t in file.tensors() {
-        let name = t.dtype.to_string();
-        match by_type.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, b)) => *b += t.n_bytes,
-            None => by_type.push((name, t.n_bytes)),
-        }
-    }
-    by_type.into_iter().max_by_key(|(_, b)| *b).map(|(n, _)| n).unwrap_or_else(|| "?".into())
 }
 
 async fn open_cache() -> Result<Cache, WireError> {
@@ -534,14 +799,15 @@ fn absolute(url: &str) -> String {
 }
 
 /// Finds the model in the cache or downloads it from the first URL that answers, resuming
-/// after cuts, then checks its sha256 and stores it.
+/// after cuts, feeding `intake` as bytes arrive; then checks the sha256 and stores the file.
 async fn fetch_model(
     id: RequestId,
     urls: &[String],
     sha256: Option<&str>,
     label: &str,
+    mut intake: Intake,
     stop: &Rc<RefCell<bool>>,
-) -> Result<(Vec<u8>, bool), WireError> {
+) -> Result<(Intake, bool), WireError> {
     let cache = open_cache().await.ok();
     let urls: Vec<String> = urls.iter().map(|u| absolute(u)).collect();
     if let Some(cache) = &cache {
@@ -550,24 +816,28 @@ async fn fetch_model(
             if let Ok(resp) = hit.dyn_into::<Response>() {
                 if let Some(body) = resp.body() {
                     let total = resp.headers().get("x-arbitre-size").ok().flatten().and_then(|s| s.parse().ok());
-                    let bytes = read_stream_fully(
+                    // What was stored was checked when it was downloaded.
+                    intake.hasher = None;
+                    intake.keep = None;
+                    read_stream(
                         id,
                         body.get_reader().unchecked_into(),
                         url,
                         LoadPhase::ReadingCache,
                         total,
+                        &mut intake,
                         stop,
                     )
                     .await?;
-                    return Ok((bytes, true));
+                    return Ok((intake, true));
                 }
             }
         }
     }
     let mut errors = Vec::new();
     for url in &urls {
-        match download(id, url, stop).await {
-            Ok(bytes) => {
+        match download(id, url, &mut intake, stop).await {
+            Ok(()) => {
                 if let Some(expected) = sha256 {
                     post(&Event::Progress {
                         id,
@@ -577,7 +847,7 @@ async fn fetch_model(
                         url: url.clone(),
                     });
                     yield_now().await;
-                    let got = hex(&Sha256::digest(&bytes));
+                    let got = intake.digest().unwrap_or_default();
                     if !got.eq_ignore_ascii_case(expected) {
                         return Err(wire(
                             ErrorKind::Checksum,
@@ -588,9 +858,9 @@ async fn fetch_model(
                     }
                 }
                 if let Some(cache) = &cache {
-                    store(cache, url, &bytes).await;
+                    store(cache, url, &mut intake).await;
                 }
-                return Ok((bytes, false));
+                return Ok((intake, false));
             }
             Err(Attempt::TryNext(why)) => errors.push(format!("{url}: {why}")),
             Err(Attempt::Fatal(e)) => return Err(e),
@@ -603,20 +873,50 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Stores a downloaded file; a full quota only means the next visit downloads again.
-async fn store(cache: &Cache, url: &str, bytes: &[u8]) {
-    let body = Uint8Array::from(bytes);
+/// Stores a downloaded file; a full quota only means the next visit downloads again. A
+/// streamed download is stored from the chunks kept on the JS side (a Blob), a gathered one
+/// from its bytes.
+async fn store(cache: &Cache, url: &str, intake: &mut Intake) {
+    let size = intake.received;
     let headers = Headers::new().ok();
     let init = web_sys::ResponseInit::new();
     if let Some(h) = &headers {
         let _ = h.set("content-type", "application/octet-stream");
-        let _ = h.set("x-arbitre-size", &bytes.len().to_string());
+        let _ = h.set("x-arbitre-size", &size.to_string());
         init.set_headers(h);
     }
-    if let Ok(resp) = Response::new_with_opt_buffer_source_and_init(Some(&body), &init) {
-        if let Err(e) = JsFuture::from(cache.put_with_str(url, &resp)).await {
-            web_sys::console::warn_1(&format!("model not stored in the browser cache: {}", js_message(&e)).into());
+    let kept = intake.keep.take();
+    // Chromium's first put of a large body into a fresh profile's cache can fail with an
+    // "unexpected internal error" and succeed when tried again.
+    let mut last_error = None;
+    for _ in 0..2 {
+        let put = match (&kept, &intake.sink) {
+            (Some(kept), _) => match kept.stream() {
+                Ok((stream, pull)) => {
+                    let put = match Response::new_with_opt_readable_stream_and_init(Some(&stream), &init) {
+                        Ok(resp) => JsFuture::from(cache.put_with_str(url, &resp)).await,
+                        Err(e) => Err(e),
+                    };
+                    drop(pull);
+                    put
+                }
+                Err(e) => Err(e),
+            },
+            (None, Sink::Whole(bytes)) => {
+                match Response::new_with_opt_buffer_source_and_init(Some(&Uint8Array::from(&bytes[..])), &init) {
+                    Ok(resp) => JsFuture::from(cache.put_with_str(url, &resp)).await,
+                    Err(e) => Err(e),
+                }
+            }
+            (None, Sink::Gpu { .. }) => return,
+        };
+        match put {
+            Ok(_) => return,
+            Err(e) => last_error = Some(js_message(&e)),
         }
+    }
+    if let Some(e) = last_error {
+        web_sys::console::warn_1(&format!("model not stored in the browser cache: {e}").into());
     }
 }
 
@@ -657,7 +957,7 @@ async fn fetch_range(url: &str, from: u64) -> Result<Response, String> {
     Ok(resp.unchecked_into())
 }
 
-async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<Vec<u8>, Attempt> {
+async fn download(id: RequestId, url: &str, intake: &mut Intake, stop: &Rc<RefCell<bool>>) -> Result<(), Attempt> {
     let t0 = now_ms();
     let first = match fetch_range(url, 0).await {
         Ok(r) => r,
@@ -672,13 +972,10 @@ async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<
     }
     let total: Option<u64> = first.headers().get("content-length").ok().flatten().and_then(|s| s.parse().ok());
     if let Some(t) = total {
-        check_fits(t, url).map_err(Attempt::Fatal)?;
-    }
-    let mut buf: Vec<u8> = Vec::new();
-    if let Some(t) = total {
-        buf.try_reserve_exact(t as usize).map_err(|_| {
-            Attempt::Fatal(wire(ErrorKind::TooBig, format!("not enough memory to hold {}", crate::format::bytes(t))))
-        })?;
+        if matches!(intake.sink, Sink::Whole(_)) {
+            check_fits(t, url).map_err(Attempt::Fatal)?;
+        }
+        intake.expect_total(t).map_err(Attempt::Fatal)?;
     }
     let mut status = first.status();
     let mut resp = first;
@@ -691,14 +988,15 @@ async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<
         };
         let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
         let progress = Progress { id, phase: LoadPhase::Downloading, total, url };
-        let cut = match pump(&reader, &mut buf, &progress, stop).await {
+        let cut = match pump(&reader, intake, &progress, stop).await {
             Ok(()) => None,
             Err(Pump::Stopped) => return Err(Attempt::Fatal(wire(ErrorKind::Network, "download stopped"))),
+            Err(Pump::Rejected(e)) => return Err(Attempt::Fatal(e)),
             Err(Pump::Failed(e)) => Some(e),
         };
         let purpose = if segment_start == 0 { "model download" } else { "model download (resumed)" };
-        log_request(segment_t0, url, status, buf.len() as u64 - segment_start, purpose);
-        let complete = total.is_none_or(|t| buf.len() as u64 >= t);
+        log_request(segment_t0, url, status, intake.received.saturating_sub(segment_start), purpose);
+        let complete = total.is_none_or(|t| intake.received >= t);
         match cut {
             None if complete => break,
             None => {}
@@ -714,7 +1012,7 @@ async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<
                     ErrorKind::Network,
                     format!(
                         "{url}: the download was cut at {} of {} and {RESUME_ATTEMPTS} attempts to resume failed{}",
-                        crate::format::bytes(buf.len() as u64),
+                        crate::format::bytes(intake.received),
                         total.map(crate::format::bytes).unwrap_or_else(|| "?".into()),
                         last_error.map(|c| format!(" (last error: {c})")).unwrap_or_default()
                     ),
@@ -724,7 +1022,7 @@ async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<
             if *stop.borrow() {
                 return Err(Attempt::Fatal(wire(ErrorKind::Network, "download stopped")));
             }
-            let have = buf.len() as u64;
+            let have = intake.received;
             segment_t0 = now_ms();
             segment_start = have;
             match fetch_range(url, have).await {
@@ -733,9 +1031,9 @@ async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<
                     break r;
                 }
                 Ok(r) if r.ok() => {
-                    // The server ignored Range: start over.
-                    buf.clear();
-                    segment_start = 0;
+                    // The server ignored Range: it sends the file from its start again, and
+                    // the bytes already taken are dropped on the way in.
+                    intake.skip = have;
                     status = r.status();
                     break r;
                 }
@@ -753,8 +1051,8 @@ async fn download(id: RequestId, url: &str, stop: &Rc<RefCell<bool>>) -> Result<
             }
         };
     }
-    post(&Event::Progress { id, phase: LoadPhase::Downloading, loaded: buf.len() as u64, total, url: url.to_string() });
-    Ok(buf)
+    post(&Event::Progress { id, phase: LoadPhase::Downloading, loaded: intake.received, total, url: url.to_string() });
+    Ok(())
 }
 
 async fn sleep_ms(ms: u32) {
@@ -764,18 +1062,23 @@ async fn sleep_ms(ms: u32) {
     let _ = JsFuture::from(promise).await;
 }
 
-async fn read_stream_fully(
+/// Feeds a whole stream (the browser cache's copy, a local file) to `intake`.
+async fn read_stream(
     id: RequestId,
     reader: ReadableStreamDefaultReader,
     url: &str,
     phase: LoadPhase,
     total: Option<u64>,
+    intake: &mut Intake,
     stop: &Rc<RefCell<bool>>,
-) -> Result<Vec<u8>, WireError> {
-    let mut buf = Vec::new();
-    match pump(&reader, &mut buf, &Progress { id, phase, total, url }, stop).await {
-        Ok(()) => Ok(buf),
+) -> Result<(), WireError> {
+    if let Some(t) = total {
+        intake.expect_total(t)?;
+    }
+    match pump(&reader, intake, &Progress { id, phase, total, url }, stop).await {
+        Ok(()) => Ok(()),
         Err(Pump::Stopped) => Err(wire(ErrorKind::State, "loading stopped")),
+        Err(Pump::Rejected(e)) => Err(e),
         Err(Pump::Failed(e)) => Err(wire(ErrorKind::Storage, format!("reading {url} failed: {e}"))),
     }
 }
@@ -794,12 +1097,14 @@ enum Pump {
     Stopped,
     /// The stream failed (network cut, storage error), with the browser's message.
     Failed(String),
+    /// The bytes were refused (not a model the engine can load).
+    Rejected(WireError),
 }
 
-/// Appends a stream's chunks to `buf` until it ends, posting progress at most every 100 ms.
+/// Feeds a stream's chunks to `intake` until it ends, posting progress at most every 100 ms.
 async fn pump(
     reader: &ReadableStreamDefaultReader,
-    buf: &mut Vec<u8>,
+    intake: &mut Intake,
     progress: &Progress<'_>,
     stop: &Rc<RefCell<bool>>,
 ) -> Result<(), Pump> {
@@ -813,11 +1118,11 @@ async fn pump(
         if Reflect::get(&chunk, &"done".into()).map(|v| v.is_truthy()).unwrap_or(true) {
             return Ok(());
         }
-        if let Ok(v) = Reflect::get(&chunk, &"value".into()) {
-            let arr: Uint8Array = v.unchecked_into();
-            let start = buf.len();
-            buf.resize(start + arr.length() as usize, 0);
-            arr.copy_to(&mut buf[start..]);
+        if let Ok(v) = Reflect::get(&chunk, &"value".into())
+            && let Err(e) = intake.take(v.unchecked_into())
+        {
+            let _ = reader.cancel();
+            return Err(Pump::Rejected(e));
         }
         let now = now_ms();
         if now - last_post > 100.0 {
@@ -825,7 +1130,7 @@ async fn pump(
             post(&Event::Progress {
                 id: progress.id,
                 phase: progress.phase,
-                loaded: buf.len() as u64,
+                loaded: intake.received,
                 total: progress.total,
                 url: progress.url.to_string(),
             });

@@ -65,6 +65,15 @@ pub enum EngineError {
     /// Invalid sampling settings.
     #[error("invalid sampling settings: {0}")]
     BadSampling(String),
+    /// The GPU device went away (driver reset, browser reclaiming it, `destroy()`): the run
+    /// ends, and the model must be loaded again.
+    #[error("the {backend} device was lost ({reason}); load the model again to run it")]
+    DeviceLost {
+        /// Backend name.
+        backend: &'static str,
+        /// Why, as the driver or browser said.
+        reason: String,
+    },
     /// A failure inside a compute backend.
     #[error("{backend} backend error: {message}")]
     Backend {

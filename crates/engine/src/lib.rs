@@ -13,6 +13,7 @@ pub mod generate;
 pub mod llama2c;
 pub mod model;
 pub mod sampler;
+pub mod stream;
 pub mod synth;
 pub mod weights;
 
@@ -20,7 +21,7 @@ use std::sync::Arc;
 
 pub use arbitre_chat::Message;
 use arbitre_chat::{ChatTemplate, RenderOptions, fallback_family_for_model};
-use arbitre_gguf::GgufFile;
+use arbitre_gguf::{GgufFile, Metadata};
 pub use arbitre_tokenizer::Tokenizer;
 
 pub use backend::Backend;
@@ -32,6 +33,7 @@ pub use error::{EngineError, Result};
 pub use generate::{CancelHandle, GenStats, GenerateOptions, Generator, Step, StopReason};
 pub use model::Model;
 pub use sampler::SamplingParams;
+pub use stream::StreamingLoader;
 
 /// Text repeated to build benchmark prompts of an exact length ([`Engine::synthetic_prompt`]).
 pub const BENCH_TEXT: &str = "The quick brown fox jumps over the lazy dog while the committee reviews the quarterly \
@@ -56,9 +58,13 @@ impl<B: Backend> Engine<B> {
 
     /// Loads a parsed GGUF file.
     pub fn from_gguf(backend: B, file: &GgufFile) -> Result<Self> {
-        let md = file.metadata();
-        let tokenizer = Tokenizer::from_metadata(md)?;
+        let tokenizer = Tokenizer::from_metadata(file.metadata())?;
         let model = Model::from_gguf(backend, file)?;
+        Self::from_model(model, tokenizer, file.metadata())
+    }
+
+    /// Joins a model and its tokenizer with the chat template its metadata names.
+    pub(crate) fn from_model(model: Model<B>, tokenizer: Tokenizer, md: &Metadata) -> Result<Self> {
         let chat_template = match md.str("tokenizer.chat_template") {
             Ok(source) => ChatTemplate::new("tokenizer.chat_template", source).map_err(|e| e.to_string()),
             Err(_) => {

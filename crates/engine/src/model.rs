@@ -1,6 +1,6 @@
 //! The one transformer graph (llama family), written against [`Backend`].
 
-use arbitre_gguf::GgufFile;
+use arbitre_gguf::{GgufFile, GgufHeader};
 
 use crate::backend::{AttnShape, Backend, KvSlot, Rope};
 use crate::config::ModelConfig;
@@ -39,6 +39,27 @@ pub struct Model<B: Backend> {
     rope_factors: Vec<f32>,
 }
 
+/// The configuration of a GGUF model, from its header alone (the vocabulary size is the
+/// embedding table's).
+pub fn config_of(header: &GgufHeader) -> Result<ModelConfig> {
+    let embd =
+        header.tensor("token_embd.weight").ok_or_else(|| EngineError::MissingTensor("token_embd.weight".into()))?;
+    let n_vocab = embd.dims.get(1).copied().unwrap_or(0) as usize;
+    ModelConfig::from_metadata(&header.metadata, n_vocab)
+}
+
+/// Tensors read on the host for the RoPE factors, in order of preference.
+pub(crate) const ROPE_FACTOR_TENSORS: [&str; 2] = ["rope_freqs.weight", "rope_factors_short.weight"];
+
+/// A model's weights before they join their backend.
+struct Parts<B: Backend> {
+    tok_embd: B::Matrix,
+    layers: Vec<Layer<B>>,
+    output_norm: B::Vector,
+    output: Option<B::Matrix>,
+    rope_factors: Vec<f32>,
+}
+
 /// Per-run state: the KV cache and how many positions it holds.
 pub struct Session<B: Backend> {
     cache: B::KvCache,
@@ -58,82 +79,152 @@ impl<B: Backend> Session<B> {
     }
 }
 
+/// Where [`Model::assemble`] takes each weight from: uploaded on demand from a
+/// [`WeightSource`] ([`Upload`]), or uploaded already while a file streamed in
+/// ([`crate::stream::Streamed`]). The graph is assembled the same way from both.
+pub(crate) trait Weights<B: Backend> {
+    /// Whether the file has a tensor called `name`.
+    fn has(&self, name: &str) -> bool;
+    /// The matrix `name`, checked to be `[inp, out]`.
+    fn matrix(&mut self, name: &str, inp: usize, out: usize) -> Result<B::Matrix>;
+    /// The matrix `name` of `[inp, rows.sum()]` split into consecutive blocks of rows.
+    fn split(&mut self, name: &str, inp: usize, rows: &[usize]) -> Result<Vec<B::Matrix>>;
+    /// The vector `name`, checked to have `n` values.
+    fn vector(&mut self, name: &str, n: usize) -> Result<B::Vector>;
+    /// A small tensor read on the host (RoPE factors), if present.
+    fn host(&self, name: &str) -> Option<RawTensor<'_>>;
+}
+
+/// Weights uploaded from a [`WeightSource`] as the graph asks for them.
+struct Upload<'a, B> {
+    backend: &'a B,
+    source: &'a dyn WeightSource,
+}
+
+impl<B: Backend> Weights<B> for Upload<'_, B> {
+    fn has(&self, name: &str) -> bool {
+        self.source.get(name).is_some()
+    }
+
+    fn matrix(&mut self, name: &str, inp: usize, out: usize) -> Result<B::Matrix> {
+        let t = self.source.require(name)?;
+        t.expect_dims(&[inp, out])?;
+        self.backend.matrix(&t)
+    }
+
+    fn split(&mut self, name: &str, inp: usize, rows: &[usize]) -> Result<Vec<B::Matrix>> {
+        let fused = self.source.require(name)?;
+        let parts = fused.split_rows(rows)?;
+        parts
+            .iter()
+            .zip(rows)
+            .map(|(p, &n)| {
+                p.expect_dims(&[inp, n])?;
+                self.backend.matrix(p)
+            })
+            .collect()
+    }
+
+    fn vector(&mut self, name: &str, n: usize) -> Result<B::Vector> {
+        let t = self.source.require(name)?;
+        t.expect_dims(&[n])?;
+        self.backend.vector(&t)
+    }
+
+    fn host(&self, name: &str) -> Option<RawTensor<'_>> {
+        self.source.get(name)
+    }
+}
+
 impl<B: Backend> Model<B> {
     /// Uploads the weights of `source` to `backend`, checking every shape against `config`.
     pub fn load(backend: B, config: ModelConfig, source: &dyn WeightSource) -> Result<Self> {
         config.validate()?;
-        let c = &config;
+        let mut weights = Upload { backend: &backend, source };
+        let parts = Self::assemble(&config, &mut weights)?;
+        Ok(Self::from_parts(backend, config, parts))
+    }
+
+    /// The model from weights already on `backend` (a streamed load), checking every shape
+    /// against `config`.
+    pub(crate) fn from_weights(backend: B, config: ModelConfig, weights: &mut dyn Weights<B>) -> Result<Self> {
+        config.validate()?;
+        let parts = Self::assemble(&config, weights)?;
+        Ok(Self::from_parts(backend, config, parts))
+    }
+
+    fn from_parts(backend: B, config: ModelConfig, p: Parts<B>) -> Self {
+        let Parts { tok_embd, layers, output_norm, output, rope_factors } = p;
+        Self { config, backend, tok_embd, layers, output_norm, output, rope_factors }
+    }
+
+    /// Takes every weight of the graph from `w`: the one place that knows which tensors a
+    /// family has and how they are shaped.
+    fn assemble(c: &ModelConfig, w: &mut dyn Weights<B>) -> Result<Parts<B>> {
         let (d, kv, ff, q_dim) = (c.n_embd, c.kv_dim(), c.n_ff, c.n_head * c.head_dim);
-        let matrix = |t: &RawTensor<'_>, inp: usize, out: usize| -> Result<B::Matrix> {
-            t.expect_dims(&[inp, out])?;
-            backend.matrix(t)
-        };
-        let named = |name: &str, inp: usize, out: usize| matrix(&source.require(name)?, inp, out);
-        let vector = |name: &str, n: usize| -> Result<B::Vector> {
-            let t = source.require(name)?;
-            t.expect_dims(&[n])?;
-            backend.vector(&t)
-        };
-        let tok_embd = named("token_embd.weight", d, c.n_vocab)?;
+        let tok_embd = w.matrix("token_embd.weight", d, c.n_vocab)?;
         let mut layers = Vec::with_capacity(c.n_layer);
         for i in 0..c.n_layer {
             let n = |s: &str| format!("blk.{i}.{s}");
-            let (wq, wk, wv) = match source.get(&n("attn_qkv.weight")) {
-                Some(fused) => {
-                    let p = fused.split_rows(&[q_dim, kv, kv])?;
-                    (matrix(&p[0], d, q_dim)?, matrix(&p[1], d, kv)?, matrix(&p[2], d, kv)?)
+            let (wq, wk, wv) = if w.has(&n("attn_qkv.weight")) {
+                let mut p = w.split(&n("attn_qkv.weight"), d, &[q_dim, kv, kv])?.into_iter();
+                match (p.next(), p.next(), p.next()) {
+                    (Some(q), Some(k), Some(v)) => (q, k, v),
+                    _ => {
+                        return Err(EngineError::BadConfig(format!("{} did not split in three", n("attn_qkv.weight"))));
+                    }
                 }
-                None => (
-                    named(&n("attn_q.weight"), d, q_dim)?,
-                    named(&n("attn_k.weight"), d, kv)?,
-                    named(&n("attn_v.weight"), d, kv)?,
-                ),
+            } else {
+                (
+                    w.matrix(&n("attn_q.weight"), d, q_dim)?,
+                    w.matrix(&n("attn_k.weight"), d, kv)?,
+                    w.matrix(&n("attn_v.weight"), d, kv)?,
+                )
             };
-            let bqkv = match source.get(&n("attn_q.bias")) {
-                Some(_) => Some([
-                    vector(&n("attn_q.bias"), q_dim)?,
-                    vector(&n("attn_k.bias"), kv)?,
-                    vector(&n("attn_v.bias"), kv)?,
-                ]),
-                None => None,
+            let bqkv = if w.has(&n("attn_q.bias")) {
+                Some([
+                    w.vector(&n("attn_q.bias"), q_dim)?,
+                    w.vector(&n("attn_k.bias"), kv)?,
+                    w.vector(&n("attn_v.bias"), kv)?,
+                ])
+            } else {
+                None
             };
-            let (w_gate, w_up) = match source.get(&n("ffn_gate.weight")) {
-                Some(gate) => (matrix(&gate, d, ff)?, named(&n("ffn_up.weight"), d, ff)?),
-                None => {
-                    // Phi-3 fuses gate and up into one `ffn_up` of 2 * n_ff rows, gate first.
-                    let fused = source.require(&n("ffn_up.weight"))?;
-                    let p = fused.split_rows(&[ff, ff])?;
-                    (matrix(&p[0], d, ff)?, matrix(&p[1], d, ff)?)
+            let (w_gate, w_up) = if w.has(&n("ffn_gate.weight")) {
+                (w.matrix(&n("ffn_gate.weight"), d, ff)?, w.matrix(&n("ffn_up.weight"), d, ff)?)
+            } else {
+                // Phi-3 fuses gate and up into one `ffn_up` of 2 * n_ff rows, gate first.
+                let mut p = w.split(&n("ffn_up.weight"), d, &[ff, ff])?.into_iter();
+                match (p.next(), p.next()) {
+                    (Some(g), Some(u)) => (g, u),
+                    _ => return Err(EngineError::BadConfig(format!("{} did not split in two", n("ffn_up.weight")))),
                 }
             };
             layers.push(Layer {
-                attn_norm: vector(&n("attn_norm.weight"), d)?,
+                attn_norm: w.vector(&n("attn_norm.weight"), d)?,
                 wq,
                 wk,
                 wv,
                 bqkv,
-                wo: named(&n("attn_output.weight"), q_dim, d)?,
-                ffn_norm: vector(&n("ffn_norm.weight"), d)?,
+                wo: w.matrix(&n("attn_output.weight"), q_dim, d)?,
+                ffn_norm: w.vector(&n("ffn_norm.weight"), d)?,
                 w_gate,
                 w_up,
-                w_down: named(&n("ffn_down.weight"), ff, d)?,
+                w_down: w.matrix(&n("ffn_down.weight"), ff, d)?,
             });
         }
-        let output_norm = vector("output_norm.weight", d)?;
-        let output = match source.get("output.weight") {
-            Some(t) => Some(matrix(&t, d, c.n_vocab)?),
-            None => None,
-        };
-        let rope_factors = Self::rope_factors(c, source)?;
-        Ok(Self { config, backend, tok_embd, layers, output_norm, output, rope_factors })
+        let output_norm = w.vector("output_norm.weight", d)?;
+        let output = if w.has("output.weight") { Some(w.matrix("output.weight", d, c.n_vocab)?) } else { None };
+        let rope_factors = Self::rope_factors(c, &*w)?;
+        Ok(Parts { tok_embd, layers, output_norm, output, rope_factors })
     }
 
     /// RoPE frequency divisors: Llama 3's `rope_freqs`, or Phi-3's LongRoPE short factors
     /// (arbitre's contexts stay within the original context, where llama.cpp uses them too).
-    fn rope_factors(c: &ModelConfig, source: &dyn WeightSource) -> Result<Vec<f32>> {
+    fn rope_factors(c: &ModelConfig, w: &dyn Weights<B>) -> Result<Vec<f32>> {
         let n = c.rope_dim / 2;
-        for name in ["rope_freqs.weight", "rope_factors_short.weight"] {
-            if let Some(t) = source.get(name) {
+        for name in ROPE_FACTOR_TENSORS {
+            if let Some(t) = w.host(name) {
                 t.expect_dims(&[n])?;
                 return crate::backend::cpu::f32_values(&t);
             }
@@ -143,13 +234,7 @@ impl<B: Backend> Model<B> {
 
     /// Loads a GGUF model: reads its configuration, then its weights.
     pub fn from_gguf(backend: B, file: &GgufFile) -> Result<Self> {
-        let embd = file
-            .header
-            .tensor("token_embd.weight")
-            .ok_or_else(|| EngineError::MissingTensor("token_embd.weight".into()))?;
-        let n_vocab = embd.dims.get(1).copied().unwrap_or(0) as usize;
-        let config = ModelConfig::from_metadata(file.metadata(), n_vocab)?;
-        Self::load(backend, config, file)
+        Self::load(backend, config_of(&file.header)?, file)
     }
 
     /// Bytes taken by the weight matrices on the backend.

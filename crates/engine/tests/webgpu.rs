@@ -242,3 +242,94 @@ fn unsupported_weight_types_name_the_tensor() {
         Ok(_) => panic!("Q4_1 accepted"),
     }
 }
+
+/// Pushes `bytes` to a streaming loader: the first `ones` bytes one at a time, then chunks
+/// of sizes cycling through `sizes`.
+fn stream_into(backend: WebGpuBackend, bytes: &[u8], ones: usize, sizes: &[usize]) -> Engine<WebGpuBackend> {
+    let mut loader = arbitre_engine::StreamingLoader::new(backend);
+    let (head, mut rest) = bytes.split_at(ones.min(bytes.len()));
+    for b in head {
+        loader.push(std::slice::from_ref(b)).expect("push");
+    }
+    for &size in sizes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (chunk, tail) = rest.split_at(size.min(rest.len()));
+        loader.push(chunk).expect("push");
+        rest = tail;
+    }
+    loader.finish().expect("streamed load")
+}
+
+#[test]
+fn stories260k_streamed_into_gpu_buffers_matches_the_reference() {
+    let Some(backend) = gpu() else { return };
+    let bytes = read("stories260K/stories260K.gguf");
+    let expected = String::from_utf8(read("stories260K/expected_t0_n200.txt")).expect("utf8");
+    let header_len = GgufHeader::parse(&bytes).expect("header").data_offset as usize;
+    // Parts of 16 KiB: the embedding table streams into 8 buffers, pieces straddling them.
+    let engine = stream_into(backend.with_max_part_bytes(16 << 10), &bytes, header_len + 100, &[7, 4093, 1, 65_537]);
+    let (text, ids) = run_gpu(&engine, "", 200);
+    assert_eq!(ids.len(), 200);
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn fused_weights_split_while_streaming_into_gpu_buffers() {
+    let Some(ctx) = context() else { return };
+    let (_, whole, prompt) = synth_engines("phi3-q4_0", &ctx);
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(golden("synth/phi3-q4_0.json")).expect("reference"))
+        .expect("json");
+    let vocab = read(&format!("vocab/ggml-vocab-{}.gguf", r["vocab"].as_str().expect("vocab")));
+    let vocab = GgufHeader::parse(&vocab).expect("vocab parses").metadata;
+    let bytes = synth_gguf("phi3", &SynthShape::test(), SynthQuant::Q4_0, &vocab, r["seed"].as_u64().expect("seed"))
+        .expect("synth");
+    let streamed = stream_into(WebGpuBackend::new(ctx), &bytes, 0, &[1000, 3, 77_777]);
+    let ids = |e: &Engine<WebGpuBackend>| {
+        let mut g = e.generate_ids(prompt.clone(), greedy(16)).expect("generator");
+        g.run_to_end().expect("run");
+        g.generated().to_vec()
+    };
+    assert_eq!(ids(&streamed), ids(&whole));
+}
+
+#[test]
+fn a_matrix_type_the_gpu_lacks_is_refused_before_any_upload() {
+    let Some(backend) = gpu() else { return };
+    let e = backend.check_matrix_type("blk.0.attn_q.weight", GgmlType::Q4_1).expect_err("Q4_1 has no WGSL decoder");
+    assert!(matches!(e, EngineError::UnsupportedQuant { .. }), "{e}");
+    backend.check_matrix_type("blk.0.attn_q.weight", GgmlType::Q4K).expect("Q4_K is decoded");
+}
+
+#[test]
+fn a_device_lost_mid_run_ends_the_run_with_a_clear_error() {
+    if context().is_none() {
+        return;
+    }
+    // A device of its own: the shared one must outlive this test.
+    let backend = WebGpuBackend::request_blocking().expect("a second device");
+    let engine = gpu_engine(backend, "stories260K/stories260K.gguf");
+    let mut g = engine.generate("", greedy(50)).expect("generator");
+    for _ in 0..3 {
+        assert!(matches!(g.step().expect("step"), Step::Token { .. }));
+    }
+    engine.model.backend().context().device.destroy();
+    let mut error = None;
+    for _ in 0..3 {
+        match g.step() {
+            Ok(Step::Token { .. }) => continue,
+            Ok(Step::Done { reason, .. }) => panic!("the run ended normally ({reason:?}) on a destroyed device"),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    let e = error.expect("a step on a destroyed device fails");
+    assert!(matches!(e, EngineError::DeviceLost { .. }), "{e}");
+    assert!(e.to_string().contains("device was lost"), "{e}");
+    assert!(engine.model.backend().lost().is_some());
+    // Every later step fails the same way, at once.
+    assert!(matches!(pollster::block_on(g.step_async()), Err(EngineError::DeviceLost { .. })));
+}

@@ -171,10 +171,33 @@ impl GpuWeights {
         cols: usize,
         limit: u64,
     ) -> Result<Self, KernelError> {
+        ty.check("weights", bytes.len(), rows, cols)?;
+        let mut upload = Self::begin(ctx, ty, rows, cols, limit)?;
+        upload.write(ctx, bytes)?;
+        upload.finish()
+    }
+
+    /// Allocates the buffers of a `rows x cols` matrix of type `ty` (parts of at most `limit`
+    /// bytes) and returns a [`WeightsUpload`] that fills them with the matrix's bytes as they
+    /// arrive, in pieces of any size: a caller streaming a file never holds the whole matrix.
+    pub fn begin(
+        ctx: &GpuContext,
+        ty: WeightType,
+        rows: usize,
+        cols: usize,
+        limit: u64,
+    ) -> Result<WeightsUpload, KernelError> {
         const OP: &str = "weights";
-        ty.check(OP, bytes.len(), rows, cols)?;
         fits_u32(OP, "rows", rows)?;
-        let row_bytes = ty.row_bytes(cols).unwrap_or_default().max(1);
+        let row_bytes = ty.row_bytes(cols).ok_or_else(|| KernelError::Shape {
+            op: OP,
+            message: format!("rows of {cols} are not whole {}-element {} blocks", ty.block_elems(), ty.name()),
+        })?;
+        let total = row_bytes.checked_mul(rows).ok_or_else(|| KernelError::Shape {
+            op: OP,
+            message: format!("{rows} rows of {row_bytes} bytes overflow"),
+        })?;
+        let row_bytes = row_bytes.max(1);
         // Parts start at rows that are a multiple of `align` so that an output bound at the
         // part's first row respects the storage offset alignment.
         let align = (ctx.device.limits().min_storage_buffer_offset_alignment as usize / 4).max(1);
@@ -184,33 +207,27 @@ impl GpuWeights {
         }
         let per_part = if (rows * row_bytes) as u64 <= limit { rows.max(1) } else { fit };
         let mut parts = Vec::new();
+        let mut lens = Vec::new();
         let mut row0 = 0;
         while row0 < rows || (rows == 0 && parts.is_empty()) {
             let n = per_part.min(rows - row0);
-            let data = &bytes[row0 * row_bytes..(row0 + n) * row_bytes];
-            let size = (data.len().div_ceil(4) * 4).max(4) as u64;
+            let len = n * row_bytes;
+            let size = (len.div_ceil(4) * 4).max(4) as u64;
             let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(OP),
                 size,
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            let whole = data.len() / 4 * 4;
-            if whole > 0 {
-                ctx.queue.write_buffer(&buffer, 0, &data[..whole]);
-            }
-            if whole < data.len() {
-                let mut tail = [0u8; 4];
-                tail[..data.len() - whole].copy_from_slice(&data[whole..]);
-                ctx.queue.write_buffer(&buffer, whole as u64, &tail);
-            }
             parts.push(WeightPart { buffer, row0, rows: n });
+            lens.push(len as u64);
             row0 += n;
             if rows == 0 {
                 break;
             }
         }
-        Ok(Self { ty, rows, cols, parts, bytes: bytes.len() })
+        let weights = Self { ty, rows, cols, parts, bytes: total };
+        Ok(WeightsUpload { weights, lens, part: 0, filled: 0, carry: Vec::with_capacity(4), written: 0 })
     }
 
     /// The storage type.
@@ -236,6 +253,100 @@ impl GpuWeights {
     /// Buffers the rows are split over.
     pub fn parts(&self) -> usize {
         self.parts.len()
+    }
+}
+
+/// A [`GpuWeights`] being filled piece by piece ([`GpuWeights::begin`]): each piece goes
+/// straight to its part's buffer (`queue.write_buffer`), in writes whose offsets and sizes are
+/// multiples of 4 bytes (wgpu's `COPY_BUFFER_ALIGNMENT`); at most 3 bytes wait between pieces,
+/// and a part's last partial word is padded with zeros.
+#[derive(Debug)]
+pub struct WeightsUpload {
+    weights: GpuWeights,
+    /// Bytes of each part.
+    lens: Vec<u64>,
+    /// The part being filled.
+    part: usize,
+    /// Bytes of that part accepted so far (written or in `carry`).
+    filled: u64,
+    /// Accepted bytes not yet written (fewer than 4).
+    carry: Vec<u8>,
+    /// Bytes accepted in all.
+    written: usize,
+}
+
+impl WeightsUpload {
+    /// Bytes the whole matrix takes.
+    pub fn expected_bytes(&self) -> usize {
+        self.weights.bytes
+    }
+
+    /// Bytes accepted so far.
+    pub fn written_bytes(&self) -> usize {
+        self.written
+    }
+
+    /// Writes the next `bytes` of the matrix (row-major, as in the file).
+    pub fn write(&mut self, ctx: &GpuContext, mut bytes: &[u8]) -> Result<(), KernelError> {
+        if self.written + bytes.len() > self.weights.bytes {
+            return Err(KernelError::Shape {
+                op: "weights",
+                message: format!(
+                    "{} bytes written to a matrix of {} bytes",
+                    self.written + bytes.len(),
+                    self.weights.bytes
+                ),
+            });
+        }
+        self.written += bytes.len();
+        while !bytes.is_empty() {
+            let (Some(part), Some(&len)) = (self.weights.parts.get(self.part), self.lens.get(self.part)) else {
+                break;
+            };
+            let take = ((len - self.filled) as usize).min(bytes.len());
+            let (mut piece, rest) = bytes.split_at(take);
+            bytes = rest;
+            // Where the next write starts in the part's buffer: `filled` less what waits.
+            let mut at = self.filled - self.carry.len() as u64;
+            self.filled += take as u64;
+            if !self.carry.is_empty() {
+                let n = (4 - self.carry.len()).min(piece.len());
+                self.carry.extend_from_slice(&piece[..n]);
+                piece = &piece[n..];
+                if self.carry.len() == 4 {
+                    ctx.queue.write_buffer(&part.buffer, at, &self.carry);
+                    self.carry.clear();
+                    at += 4;
+                }
+            }
+            let whole = piece.len() / 4 * 4;
+            if whole > 0 {
+                ctx.queue.write_buffer(&part.buffer, at, &piece[..whole]);
+            }
+            self.carry.extend_from_slice(&piece[whole..]);
+            if self.filled == len {
+                if !self.carry.is_empty() {
+                    let at = len - self.carry.len() as u64;
+                    self.carry.resize(4, 0);
+                    ctx.queue.write_buffer(&part.buffer, at, &self.carry);
+                    self.carry.clear();
+                }
+                self.part += 1;
+                self.filled = 0;
+            }
+        }
+        Ok(())
+    }
+
+    /// The uploaded matrix, once every byte of it was written.
+    pub fn finish(self) -> Result<GpuWeights, KernelError> {
+        if self.written != self.weights.bytes {
+            return Err(KernelError::Shape {
+                op: "weights",
+                message: format!("{} bytes written to a matrix of {} bytes", self.written, self.weights.bytes),
+            });
+        }
+        Ok(self.weights)
     }
 }
 

@@ -229,3 +229,41 @@ fn bias_rows_and_shape_errors() {
     assert_eq!(bits, 5);
     assert_eq!(rec.pending(), 0);
 }
+
+#[test]
+fn weights_written_in_odd_pieces_equal_one_upload() {
+    let c = ctx();
+    // 18-byte rows (one Q4_0 block): parts of 64 rows, the last of 45 rows ends mid-word.
+    let (rows, cols) = (301, 32);
+    let bytes = weights(WeightType::Q4_0, rows, cols, 11);
+    let limit = 18 * 64;
+    let whole = GpuWeights::upload_with_limit(&c, WeightType::Q4_0, &bytes, rows, cols, limit).expect("whole");
+    let mut up = GpuWeights::begin(&c, WeightType::Q4_0, rows, cols, limit).expect("begin");
+    assert_eq!(up.expected_bytes(), bytes.len());
+    let mut rest = &bytes[..];
+    for size in [1, 2, 3, 5, 7, 1000, 4, 1].into_iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (piece, tail) = rest.split_at(size.min(rest.len()));
+        up.write(&c, piece).expect("write");
+        rest = tail;
+    }
+    assert!(up.write(&c, &[0]).is_err(), "a byte past the end is refused");
+    let streamed = up.finish().expect("finish");
+    assert_eq!((streamed.parts(), whole.parts()), (5, 5));
+
+    let x = GpuTensor::upload(&c, &values(cols, 3), 1, cols).expect("x");
+    let (a, b) = (GpuTensor::zeros(&c, 1, rows).expect("a"), GpuTensor::zeros(&c, 1, rows).expect("b"));
+    let mut rec = Recorder::new();
+    rec.linear(&c, &whole, &x, &a).expect("linear");
+    rec.linear(&c, &streamed, &x, &b).expect("linear");
+    let (a, b) = (rec.read(&c, &a).expect("read"), rec.read(&c, &b).expect("read"));
+    assert_eq!(a, b);
+    assert!(a.iter().any(|v| *v != 0.0));
+
+    let mut short = GpuWeights::begin(&c, WeightType::Q4_0, rows, cols, limit).expect("begin");
+    short.write(&c, &bytes[..100]).expect("write");
+    let e = short.finish().expect_err("a matrix missing bytes is refused").to_string();
+    assert!(e.contains("100 bytes"), "{e}");
+}

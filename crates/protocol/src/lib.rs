@@ -197,6 +197,14 @@ pub struct ModelInfo {
     pub chat_template: String,
     /// Whether the bytes came from the browser's cache.
     pub from_cache: bool,
+    /// Whether the weights went from the stream straight into GPU buffers, tensor by tensor
+    /// (never whole in wasm memory).
+    #[serde(default)]
+    pub streamed: bool,
+    /// Size of the worker's wasm memory once the model is loaded: wasm memory never
+    /// shrinks, so this is the peak the load needed (0 when unknown).
+    #[serde(default)]
+    pub wasm_memory_bytes: u64,
 }
 
 /// Which backend actually runs, and why.
@@ -245,6 +253,8 @@ pub enum ErrorKind {
     Storage,
     /// Generation failed.
     Generation,
+    /// The GPU device was lost mid-run; the model must be loaded again.
+    DeviceLost,
     /// The request made no sense in the worker's state (e.g. generate before load).
     State,
 }

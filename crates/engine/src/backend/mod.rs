@@ -8,10 +8,13 @@ pub mod cpu;
 #[cfg(feature = "webgpu")]
 pub mod webgpu;
 
+use std::borrow::Cow;
 use std::future::Future;
 
+use arbitre_gguf::GgmlType;
+
 use crate::config::RopeStyle;
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::weights::RawTensor;
 
 /// Attention geometry of one layer.
@@ -51,6 +54,59 @@ pub struct Rope<'a> {
     pub style: RopeStyle,
 }
 
+/// A weight matrix being uploaded piece by piece ([`Backend::begin_matrix`]).
+pub trait MatrixUpload<B: Backend> {
+    /// Takes the next bytes of the matrix, in file order.
+    fn write(&mut self, backend: &B, bytes: &[u8]) -> Result<()>;
+    /// The uploaded matrix; fails unless exactly the matrix's bytes were written.
+    fn finish(self: Box<Self>, backend: &B) -> Result<B::Matrix>;
+}
+
+/// Bytes of a tensor of type `dtype` and dims `dims`, or why it has no size.
+pub fn tensor_bytes(name: &str, dtype: GgmlType, dims: &[u64]) -> Result<usize> {
+    dims.iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+        .and_then(|n| dtype.bytes_for(n))
+        .and_then(|b| usize::try_from(b).ok())
+        .ok_or_else(|| {
+            EngineError::BadConfig(format!("tensor {name:?} of {dtype} {dims:?} has no size this machine can hold"))
+        })
+}
+
+/// [`Backend::begin_matrix`]'s default: the pieces gathered in memory.
+struct Assembled {
+    t: RawTensor<'static>,
+    expected: usize,
+}
+
+impl Assembled {
+    fn check(&self, len: usize) -> Result<()> {
+        if len != self.expected {
+            return Err(EngineError::BadConfig(format!(
+                "{len} bytes written to tensor {:?} of {} bytes",
+                self.t.name, self.expected
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl<B: Backend> MatrixUpload<B> for Assembled {
+    fn write(&mut self, _backend: &B, bytes: &[u8]) -> Result<()> {
+        let len = self.t.data.len() + bytes.len();
+        if len > self.expected {
+            return self.check(len);
+        }
+        self.t.data.to_mut().extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, backend: &B) -> Result<B::Matrix> {
+        self.check(self.t.data.len())?;
+        backend.matrix(&self.t)
+    }
+}
+
 /// A compute backend: owns weights and activations in its own memory.
 pub trait Backend {
     /// An activation matrix `[rows, cols]`.
@@ -67,6 +123,30 @@ pub trait Backend {
 
     /// Uploads a weight matrix (dims `[in, out]` in ggml order).
     fn matrix(&self, t: &RawTensor<'_>) -> Result<Self::Matrix>;
+    /// Starts uploading a weight matrix (dims `[in, out]` in ggml order) whose bytes will
+    /// arrive in pieces ([`MatrixUpload`]): a file streamed from the network reaches the
+    /// backend tensor by tensor, piece by piece. By default the pieces are assembled in memory
+    /// and handed to [`Self::matrix`]; a backend with memory of its own (WebGPU) writes each
+    /// piece straight there, so the matrix is never whole in host memory.
+    fn begin_matrix(&self, name: &str, dtype: GgmlType, dims: &[u64]) -> Result<Box<dyn MatrixUpload<Self>>>
+    where
+        Self: Sized,
+    {
+        let n_bytes = tensor_bytes(name, dtype, dims)?;
+        let mut data = Vec::new();
+        data.try_reserve_exact(n_bytes).map_err(|_| {
+            EngineError::BadConfig(format!("not enough memory for the {n_bytes} bytes of tensor {name:?}"))
+        })?;
+        let t = RawTensor { name: name.to_owned(), dtype, dims: dims.to_vec(), data: Cow::Owned(data) };
+        Ok(Box::new(Assembled { t, expected: n_bytes }))
+    }
+    /// Checks, before any byte is uploaded, that this backend can multiply by a matrix of
+    /// type `dtype` (a streaming load asks for every matrix of a file as soon as its header is
+    /// read). By default every type the file format allows.
+    fn check_matrix_type(&self, name: &str, dtype: GgmlType) -> Result<()> {
+        let _ = (name, dtype);
+        Ok(())
+    }
     /// Bytes a weight matrix occupies on the backend.
     fn matrix_bytes(&self, m: &Self::Matrix) -> usize;
     /// Uploads a vector (F32/F16/BF16 data).

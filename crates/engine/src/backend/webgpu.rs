@@ -15,13 +15,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use arbitre_gguf::GgmlType;
 pub use arbitre_kernels::GpuContext;
-use arbitre_kernels::graph::{GpuTensor, GpuWeights, Recorder, RecorderStats};
+use arbitre_kernels::graph::{GpuTensor, GpuWeights, Recorder, RecorderStats, WeightsUpload};
 use arbitre_kernels::ops::attention::{AttentionShape, KvCache};
 use arbitre_kernels::ops::elementwise::RopeShape;
-use arbitre_kernels::wgpu;
+/// The wgpu the backend runs on (device callbacks, error scopes).
+pub use arbitre_kernels::wgpu;
 use arbitre_kernels::{KernelError, WeightType};
 
-use super::{AttnShape, Backend, KvSlot, Rope};
+use super::{AttnShape, Backend, KvSlot, MatrixUpload, Rope};
 use crate::config::RopeStyle;
 use crate::error::{EngineError, Result};
 use crate::weights::RawTensor;
@@ -30,6 +31,11 @@ const NAME: &str = "WebGPU";
 
 fn err(e: impl std::fmt::Display) -> EngineError {
     EngineError::Backend { backend: NAME, message: e.to_string() }
+}
+
+/// The error of every op once the device is gone.
+fn device_lost(why: &str) -> EngineError {
+    EngineError::DeviceLost { backend: NAME, reason: why.to_owned() }
 }
 
 /// Free activation buffers by size, and how many were ever created.
@@ -79,6 +85,8 @@ pub struct WebGpuBackend {
     pool: Arc<Pool>,
     /// Largest part of a weight matrix, in bytes (the device's binding limit unless lowered).
     max_part_bytes: u64,
+    /// Why the device was lost, once it was (set by wgpu's device-lost callback).
+    lost: Arc<Mutex<Option<String>>>,
 }
 
 /// What the backend did so far (tests, benchmarks).
@@ -96,7 +104,31 @@ impl WebGpuBackend {
     /// A backend on a device the caller opened.
     pub fn new(ctx: GpuContext) -> Self {
         let max_part_bytes = ctx.max_binding_bytes().min(ctx.device.limits().max_buffer_size);
-        Self { ctx, recorder: Mutex::new(Recorder::new()), pool: Arc::default(), max_part_bytes }
+        let lost: Arc<Mutex<Option<String>>> = Arc::default();
+        let sink = lost.clone();
+        ctx.device.set_device_lost_callback(move |reason, message| {
+            let why = match reason {
+                wgpu::DeviceLostReason::Destroyed => "destroyed".to_string(),
+                wgpu::DeviceLostReason::Unknown => "lost by the driver or the browser".to_string(),
+            };
+            let why = if message.trim().is_empty() { why } else { format!("{why}: {message}") };
+            *sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+        });
+        Self { ctx, recorder: Mutex::new(Recorder::new()), pool: Arc::default(), max_part_bytes, lost }
+    }
+
+    /// Why the GPU device was lost, if it was: nothing recorded on it runs any more, and a
+    /// model on it must be loaded again on a new device.
+    pub fn lost(&self) -> Option<String> {
+        self.lost.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The error of an op on a lost device, if the device is lost.
+    fn check_lost(&self) -> Result<()> {
+        match self.lost() {
+            Some(why) => Err(device_lost(&why)),
+            None => Ok(()),
+        }
     }
 
     /// Finds an adapter and opens a device with its own limits (await this in a browser).
@@ -152,6 +184,7 @@ impl WebGpuBackend {
 
     /// Runs `f` on the recorder; on error, drops what was recorded of the graph so far.
     fn record(&self, f: impl FnOnce(&mut Recorder, &GpuContext) -> Result<(), KernelError>) -> Result<()> {
+        self.check_lost()?;
         let mut rec = self.rec();
         f(&mut rec, &self.ctx).map_err(|e| {
             rec.clear();
@@ -162,8 +195,12 @@ impl WebGpuBackend {
 
 /// The kernels' type of a GGUF tensor type, if they decode it.
 fn weight_type(t: &RawTensor<'_>, op: &'static str) -> Result<WeightType> {
+    weight_type_of(&t.name, t.dtype, op)
+}
+
+fn weight_type_of(name: &str, dtype: GgmlType, op: &'static str) -> Result<WeightType> {
     let supported = matches!(
-        t.dtype,
+        dtype,
         GgmlType::F32
             | GgmlType::F16
             | GgmlType::Q4_0
@@ -173,9 +210,26 @@ fn weight_type(t: &RawTensor<'_>, op: &'static str) -> Result<WeightType> {
             | GgmlType::Q5K
             | GgmlType::Q6K
     );
-    match WeightType::from_ggml_id(t.dtype.id()) {
+    match WeightType::from_ggml_id(dtype.id()) {
         Some(ty) if supported => Ok(ty),
-        _ => Err(EngineError::UnsupportedQuant { tensor: t.name.clone(), dtype: t.dtype, op, backend: NAME }),
+        _ => Err(EngineError::UnsupportedQuant { tensor: name.to_owned(), dtype, op, backend: NAME }),
+    }
+}
+
+/// A weight matrix streamed into its GPU buffers ([`Backend::begin_matrix`]).
+struct GpuUpload {
+    name: String,
+    up: WeightsUpload,
+}
+
+impl MatrixUpload<WebGpuBackend> for GpuUpload {
+    fn write(&mut self, backend: &WebGpuBackend, bytes: &[u8]) -> Result<()> {
+        self.up.write(&backend.ctx, bytes).map_err(|e| err(format!("tensor {:?}: {e}", self.name)))
+    }
+
+    fn finish(self: Box<Self>, _backend: &WebGpuBackend) -> Result<WebGpuMatrix> {
+        let name = self.name;
+        self.up.finish().map(WebGpuMatrix).map_err(|e| err(format!("tensor {name:?}: {e}")))
     }
 }
 
@@ -197,6 +251,20 @@ impl Backend for WebGpuBackend {
         GpuWeights::upload_with_limit(&self.ctx, ty, &t.data, out as usize, inp as usize, self.max_part_bytes)
             .map(WebGpuMatrix)
             .map_err(|e| err(format!("tensor {:?}: {e}", t.name)))
+    }
+
+    fn begin_matrix(&self, name: &str, dtype: GgmlType, dims: &[u64]) -> Result<Box<dyn MatrixUpload<Self>>> {
+        let [inp, out] = dims[..] else {
+            return Err(EngineError::BadConfig(format!("tensor {name:?} is not a matrix: {dims:?}")));
+        };
+        let ty = weight_type_of(name, dtype, "matmul")?;
+        let up = GpuWeights::begin(&self.ctx, ty, out as usize, inp as usize, self.max_part_bytes)
+            .map_err(|e| err(format!("tensor {name:?}: {e}")))?;
+        Ok(Box::new(GpuUpload { name: name.to_owned(), up }))
+    }
+
+    fn check_matrix_type(&self, name: &str, dtype: GgmlType) -> Result<()> {
+        weight_type_of(name, dtype, "matmul").map(|_| ())
     }
 
     fn matrix_bytes(&self, m: &WebGpuMatrix) -> usize {
@@ -330,12 +398,22 @@ impl Backend for WebGpuBackend {
     }
 
     fn read_row(&self, x: &WebGpuTensor) -> Result<Vec<f32>> {
-        let mut rec = self.rec();
-        rec.read(&self.ctx, &x.t).map_err(err)
+        self.check_lost()?;
+        let read = self.rec().read(&self.ctx, &x.t);
+        // A device lost while the work ran fails the read: say so rather than how it failed.
+        self.check_lost()?;
+        read.map_err(err)
     }
 
     fn read_row_async(&self, x: &WebGpuTensor) -> impl Future<Output = Result<Vec<f32>>> {
-        let started = self.rec().read_async(&self.ctx, &x.t);
-        async move { started.map_err(err)?.await.map_err(err) }
+        let started = self.check_lost().map(|()| self.rec().read_async(&self.ctx, &x.t));
+        let lost = self.lost.clone();
+        async move {
+            let read = started?.map_err(err)?.await;
+            if let Some(why) = lost.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+                return Err(device_lost(&why));
+            }
+            read.map_err(err)
+        }
     }
 }
