@@ -10,6 +10,7 @@
 //! Dispatches run in the order they were recorded (wgpu orders the storage accesses of
 //! successive dispatches), so a buffer may be reused as soon as its last reader is recorded.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -385,6 +386,19 @@ pub struct RecorderStats {
     pub dispatches: usize,
     /// Buffers the recorder created (arenas and the readback buffer, grown on demand).
     pub buffers_created: usize,
+    /// Bind groups created; a dispatch binding the same buffer ranges as one of the last few
+    /// submits reuses its bind group, so repeated decode steps create none.
+    pub bind_groups_created: usize,
+}
+
+/// How many submits a bind group outlives its last use.
+const BIND_GROUP_SUBMITS: u64 = 4;
+
+/// What a bind group binds: a pipeline, and each slot's buffer range.
+#[derive(PartialEq, Eq, Hash)]
+struct BindKey {
+    pipeline: wgpu::ComputePipeline,
+    entries: Vec<(wgpu::Buffer, u64, u64)>,
 }
 
 /// Queues dispatches over GPU-resident tensors and submits them in one command buffer.
@@ -396,6 +410,10 @@ pub struct Recorder {
     uniform_buffer: Option<wgpu::Buffer>,
     data_buffer: Option<wgpu::Buffer>,
     staging: Option<wgpu::Buffer>,
+    /// Bind groups by what they bind, with the last submit that used them.
+    bind_groups: HashMap<BindKey, (wgpu::BindGroup, u64)>,
+    /// Submits so far.
+    submit_count: u64,
     stats: RecorderStats,
 }
 
@@ -845,6 +863,10 @@ impl Recorder {
         });
         let commands = std::mem::take(&mut self.commands);
         let mut bind_groups = Vec::with_capacity(commands.len());
+        // Bind groups are kept while one of the last few submits used them: activation buffers
+        // return to their pool in an order that rotates them between steps.
+        self.submit_count += 1;
+        let now = self.submit_count;
         for c in &commands {
             let Command::Dispatch { op, pipeline, bindings, uniform, .. } = c else {
                 bind_groups.push(None);
@@ -853,38 +875,49 @@ impl Recorder {
             let (Some(ub), data) = (&uniforms, &data) else {
                 return Err(KernelError::Shape { op, message: "a dispatch without its parameters".into() });
             };
-            let mut entries = Vec::with_capacity(bindings.len() + 1);
-            for (i, b) in bindings.iter().enumerate() {
-                let (buffer, offset, size) = match b {
-                    Binding::Buffer { buffer, offset, size } => (buffer, *offset, *size),
+            let mut ranges = Vec::with_capacity(bindings.len() + 1);
+            for b in bindings {
+                ranges.push(match b {
+                    Binding::Buffer { buffer, offset, size } => (buffer.clone(), *offset, *size),
                     Binding::Data { offset, size } => match data {
-                        Some(d) => (d, *offset, *size),
+                        Some(d) => (d.clone(), *offset, *size),
                         None => return Err(KernelError::Shape { op, message: "data arena missing".into() }),
                     },
-                };
-                entries.push(wgpu::BindGroupEntry {
-                    binding: i as u32,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer,
-                        offset,
-                        size: wgpu::BufferSize::new(size),
-                    }),
                 });
             }
-            entries.push(wgpu::BindGroupEntry {
-                binding: bindings.len() as u32,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: ub,
-                    offset: uniform.0,
-                    size: wgpu::BufferSize::new(uniform.1),
-                }),
-            });
-            bind_groups.push(Some(ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(op),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            })));
+            ranges.push((ub.clone(), uniform.0, uniform.1));
+            let key = BindKey { pipeline: (**pipeline).clone(), entries: ranges };
+            let group = match self.bind_groups.get_mut(&key) {
+                Some((g, used)) => {
+                    *used = now;
+                    g.clone()
+                }
+                None => {
+                    let entries: Vec<wgpu::BindGroupEntry<'_>> = key
+                        .entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (buffer, offset, size))| wgpu::BindGroupEntry {
+                            binding: i as u32,
+                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer,
+                                offset: *offset,
+                                size: wgpu::BufferSize::new(*size),
+                            }),
+                        })
+                        .collect();
+                    self.stats.bind_groups_created += 1;
+                    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some(op),
+                        layout: &pipeline.get_bind_group_layout(0),
+                        entries: &entries,
+                    })
+                }
+            };
+            bind_groups.push(Some(group.clone()));
+            self.bind_groups.entry(key).or_insert((group, now));
         }
+        self.bind_groups.retain(|_, (_, used)| now - *used < BIND_GROUP_SUBMITS);
         let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("graph") });
         let mut i = 0;
         while i < commands.len() {

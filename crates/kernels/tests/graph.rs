@@ -209,6 +209,12 @@ fn repeated_steps_allocate_nothing_and_async_reads_agree() {
     let got = pollster::block_on(future).expect("async read");
     let want = matvec::matvec(&c, WeightType::Q4_0, &m.table, &values(D, 9), VOCAB, D).expect("matvec");
     assert_eq!(got, want);
+
+    // The same dispatch in a later submit reuses its bind group.
+    let groups = rec.stats().bind_groups_created;
+    rec.linear(&c, &w[0], &x, &y).expect("linear");
+    assert_eq!(rec.read(&c, &y).expect("read"), want);
+    assert_eq!(rec.stats().bind_groups_created, groups, "the same dispatch reuses its bind group");
 }
 
 #[test]

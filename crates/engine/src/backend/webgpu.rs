@@ -98,6 +98,8 @@ pub struct WebGpuStats {
     pub dispatches: usize,
     /// Buffers created for activations and by the recorder (weights and caches excluded).
     pub buffers_created: usize,
+    /// Bind groups created (reused from one decode step to the next).
+    pub bind_groups_created: usize,
 }
 
 impl WebGpuBackend {
@@ -160,6 +162,7 @@ impl WebGpuBackend {
             submits: r.submits,
             dispatches: r.dispatches,
             buffers_created: r.buffers_created + self.pool.created.load(std::sync::atomic::Ordering::Relaxed),
+            bind_groups_created: r.bind_groups_created,
         }
     }
 
