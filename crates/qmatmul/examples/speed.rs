@@ -19,10 +19,10 @@ fn main() {
     // A decode-shaped matrix outgrows the caches; prefill-shaped ones are per-layer sized.
     println!("kernels: {}, threads: rayon default, activation rows: {n}", simd_name());
     for ty in QType::ALL {
-        if let Some(list) = &only {
-            if !list.split(',').any(|t| t.eq_ignore_ascii_case(ty.name())) {
-                continue;
-            }
+        if let Some(list) = &only
+            && !list.split(',').any(|t| t.eq_ignore_ascii_case(ty.name()))
+        {
+            continue;
         }
         let (rows, cols, count) = if n == 1 {
             (bytes_target / (cols / ty.block_elems() * ty.block_bytes()), cols, 1)

@@ -241,16 +241,16 @@ impl QMatrix {
 
     fn dot(&self, kernel: Kernel) -> Dot {
         #[cfg(target_arch = "x86_64")]
-        if kernel == Kernel::Best {
-            if let Some(d) = x86::dot(self.ty) {
-                return d;
-            }
+        if kernel == Kernel::Best
+            && let Some(d) = x86::dot(self.ty)
+        {
+            return d;
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if kernel == Kernel::Best {
-            if let Some(d) = wasm::dot(self.ty) {
-                return d;
-            }
+        if kernel == Kernel::Best
+            && let Some(d) = wasm::dot(self.ty)
+        {
+            return d;
         }
         let _ = kernel;
         reference::dot(self.ty)
