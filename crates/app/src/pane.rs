@@ -78,7 +78,7 @@ pub struct LocalPane {
     pub backend: Option<BackendInfo>,
     /// Prompt tokens of the current run.
     pub prompt_tokens: usize,
-    /// Token events received in the current run.
+    /// Generated tokens received in the current run.
     pub tokens_seen: usize,
     /// When the first and the latest token of the current run arrived (ms).
     pub token_times: Option<(f64, f64)>,
@@ -148,9 +148,9 @@ impl LocalPane {
             Event::Started { id, prompt_tokens } if mine(id) => {
                 self.prompt_tokens = *prompt_tokens;
             }
-            Event::Token { id, text } if mine(id) => {
+            Event::Token { id, text, tokens } if mine(id) => {
                 self.output.push_str(text);
-                self.tokens_seen += 1;
+                self.tokens_seen += tokens;
                 self.token_times = Some(match self.token_times {
                     Some((first, _)) => (first, now_ms),
                     None => (now_ms, now_ms),
@@ -176,14 +176,27 @@ mod tests {
     use arbitre_protocol::{ErrorKind, WireError};
 
     #[test]
+    fn a_token_event_may_carry_several_tokens() {
+        let mut p = LocalPane::default();
+        p.begin_run(RequestId(4));
+        p.apply(&Event::Started { id: RequestId(4), prompt_tokens: 2 }, 0.0);
+        p.apply(&Event::Token { id: RequestId(4), text: "a".into(), tokens: 1 }, 10.0);
+        p.apply(&Event::Token { id: RequestId(4), text: "bcd".into(), tokens: 3 }, 40.0);
+        assert_eq!(p.tokens_seen, 4);
+        assert_eq!(p.output, "abcd");
+        // Three tokens after the first in 30 ms.
+        assert_eq!(p.live_decode_tps(), Some(100.0));
+    }
+
+    #[test]
     fn a_run_streams_text_then_finishes() {
         let mut p = LocalPane::default();
         p.begin_run(RequestId(3));
         assert_eq!(p.status, PaneStatus::Running);
         p.apply(&Event::Started { id: RequestId(3), prompt_tokens: 5 }, 0.0);
-        p.apply(&Event::Token { id: RequestId(3), text: "Once".into() }, 1.0);
-        p.apply(&Event::Token { id: RequestId(2), text: "stale".into() }, 1.0);
-        p.apply(&Event::Token { id: RequestId(3), text: " upon".into() }, 2.0);
+        p.apply(&Event::Token { id: RequestId(3), text: "Once".into(), tokens: 1 }, 1.0);
+        p.apply(&Event::Token { id: RequestId(2), text: "stale".into(), tokens: 1 }, 1.0);
+        p.apply(&Event::Token { id: RequestId(3), text: " upon".into(), tokens: 1 }, 2.0);
         assert_eq!(p.output, "Once upon");
         assert_eq!(p.tokens_seen, 2);
         assert_eq!(p.live_decode_tps(), Some(1000.0));

@@ -41,6 +41,8 @@ const HEAP_RESERVE: u64 = 384 << 20;
 const RESUME_ATTEMPTS: u32 = 6;
 /// How long the generation loop may run before it yields to the worker's event loop.
 const YIELD_EVERY_MS: f64 = 30.0;
+/// Longest a generated token waits in the worker before it is posted to the page.
+const TOKEN_POST_MS: f64 = 33.0;
 
 /// An engine on whichever backend was chosen.
 enum AnyEngine {
@@ -356,18 +358,28 @@ async fn run<B: Backend>(
     post(&Event::Started { id, prompt_tokens: generator.stats().prompt_tokens });
     let cancel = generator.cancel_handle();
     let mut last_yield = now_ms();
+    // Tokens not yet posted: the first goes at once (time to first token), later ones at most
+    // every TOKEN_POST_MS, so the page renders ~30 times a second however fast the model is.
+    let (mut pending, mut pending_tokens, mut last_post) = (String::new(), 0usize, None::<f64>);
     let reason = loop {
         if *stop.borrow() {
             cancel.cancel();
         }
         match generator.step_async().await.map_err(gen_err)? {
             Step::Token { text, .. } => {
-                post(&Event::Token { id, text });
+                pending.push_str(&text);
+                pending_tokens += 1;
+                let now = now_ms();
+                if last_post.is_none_or(|t| now - t >= TOKEN_POST_MS) {
+                    post(&Event::Token { id, text: std::mem::take(&mut pending), tokens: pending_tokens });
+                    (pending_tokens, last_post) = (0, Some(now));
+                }
                 after_token(generator.generated().len());
             }
             Step::Done { reason, text } => {
-                if !text.is_empty() {
-                    post(&Event::Token { id, text });
+                pending.push_str(&text);
+                if !pending.is_empty() || pending_tokens > 0 {
+                    post(&Event::Token { id, text: pending, tokens: pending_tokens });
                 }
                 break reason;
             }

@@ -298,6 +298,11 @@ pub struct NetEntry {
     pub purpose: String,
 }
 
+/// The token count of a [`Event::Token`] from a sender that does not say.
+fn one() -> usize {
+    1
+}
+
 /// A message from the worker to the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -326,12 +331,17 @@ pub enum Event {
         /// The backend that will run it.
         backend: BackendInfo,
     },
-    /// A piece of generated text.
+    /// Generated text: the worker sends the first token at once, then gathers tokens for a
+    /// few tens of milliseconds per event, so a fast model does not re-render the page for
+    /// every token.
     Token {
         /// Request id.
         id: RequestId,
         /// Text to append (may be empty while a multi-byte character forms).
         text: String,
+        /// How many generated tokens the text covers.
+        #[serde(default = "one")]
+        tokens: usize,
     },
     /// The prompt was encoded; sent once before the first token.
     Started {
