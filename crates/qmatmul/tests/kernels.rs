@@ -159,3 +159,23 @@ fn reference_helpers_decode_known_blocks() {
     assert!(reference::q5_0_values(u32::MAX, &[0; 16]).iter().all(|&v| v == 0));
     assert_eq!(reference::q5_0_values(1 << 16, &[0xF0; 16])[16], 15, "bit 16 is value 16's fifth bit");
 }
+
+/// Products big enough to be shared out over the thread pool give the same numbers as the
+/// scalar reference on one thread (rows not a multiple of any chunk size).
+#[test]
+fn large_products_shared_over_threads_match_the_reference() {
+    for ty in [QType::Q4_0, QType::Q6K] {
+        let (rows, cols) = (1027, 2048);
+        let m = QMatrix::new(ty, rows, cols, random_blocks(ty, rows * cols / ty.block_elems(), 21)).expect("matrix");
+        for n in [1, 3] {
+            let x = random_acts(n * cols, 22);
+            let (mut a, mut b) = (vec![0.0; n * rows], vec![0.0; n * rows]);
+            m.matmul(&x, n, &mut a).expect("pool");
+            m.matmul_with(Kernel::Scalar, &x, n, &mut b).expect("scalar");
+            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+                assert!((p - q).abs() <= 2e-5 * scale, "{ty:?} n={n} out {i}: {p} vs {q}");
+            }
+        }
+    }
+}
