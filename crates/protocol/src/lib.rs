@@ -331,9 +331,9 @@ pub enum Event {
         /// The backend that will run it.
         backend: BackendInfo,
     },
-    /// Generated text: the worker sends the first token at once, then gathers tokens for a
-    /// few tens of milliseconds per event, so a fast model does not re-render the page for
-    /// every token.
+    /// Generated text: the worker sends the first token at once, then gathers tokens for up
+    /// to a tenth of a second per event, so a fast model does not re-render the page for every
+    /// token.
     Token {
         /// Request id.
         id: RequestId,
