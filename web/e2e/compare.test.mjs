@@ -71,8 +71,16 @@ async function setField(page, id, value) {
 test('llama.cpp server in completion mode answers exactly what the local pane wrote, and the cost is price × usage', async () => {
   const page = await browser.context.newPage();
   const secret = 'sk-arbitre-test-0123456789';
+  // allHeaders(), not headers(): the latter gives Chromium's provisional headers, which may
+  // lack Authorization when the extra-info event comes late (the key check then failed now and
+  // then although the key was sent).
   const seen = [];
-  browser.context.on('request', (r) => seen.push({ url: r.url(), headers: r.headers(), body: r.postData() || '' }));
+  browser.context.on('request', (r) => {
+    const entry = (headers) => ({ url: r.url(), headers, body: r.postData() || '' });
+    const provisional = () => entry(r.headers());
+    const late = new Promise((resolve) => setTimeout(() => resolve(provisional()), 5000).unref());
+    seen.push(Promise.race([r.allHeaders().then(entry, provisional), late]));
+  });
   await page.goto(link({ model: storiesUrl(), prompt: 'Once upon a time', max_tokens: 120, temperature: 0, backend: 'cpu',
     api: 'llamacpp', api_base: llamaBase, api_model: 'stories260K' }));
   await waitForState(page, ['idle']);
@@ -100,7 +108,7 @@ test('llama.cpp server in completion mode answers exactly what the local pane wr
   assert.equal(BigInt(await stats.getAttribute('data-cost-picos')), input * 2_500_000n + output * 10_000_000n);
   await page.screenshot({ path: path.join(shots, '10-compare-llamacpp.png'), fullPage: true });
 
-  const withKey = seen.filter((r) => JSON.stringify(r).includes(secret));
+  const withKey = (await Promise.all(seen)).filter((r) => JSON.stringify(r).includes(secret));
   assert.ok(withKey.length > 0, 'the key was used');
   for (const r of withKey) assert.ok(r.url.startsWith(llamaBase), `the key went to ${r.url}`);
   assert.ok(!page.url().includes(secret), 'no key in the page URL');
