@@ -17,6 +17,7 @@
 //! Money is never computed with floats here: floats only place points on the chart.
 
 use arbitre_hosted::{ChatMessage, Prompt as HostedPrompt, ProviderId, Role, RunSummary};
+use arbitre_pricing::money::group_thousands;
 use arbitre_pricing::projection::SECONDS_PER_MONTH;
 use arbitre_pricing::{
     Currency, Curve, CurveKind, DeviceEnergy, ExactCost, ExchangeRate, Money, PriceEntry, PriceTable, SelfHosted,
@@ -347,22 +348,10 @@ pub fn format_exact(cost: ExactCost) -> String {
 /// A token count as shown: "1,234", "≈ 57" when estimated, "—" when unknown.
 pub fn format_tokens(t: Option<Tokens>) -> String {
     match t {
-        Some(t) if t.estimated => format!("≈ {}", group(t.count)),
-        Some(t) => group(t.count),
+        Some(t) if t.estimated => format!("≈ {}", group_thousands(u128::from(t.count))),
+        Some(t) => group_thousands(u128::from(t.count)),
         None => "—".to_string(),
     }
-}
-
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl Metrics {

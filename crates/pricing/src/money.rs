@@ -224,7 +224,8 @@ impl fmt::Display for Money {
     }
 }
 
-fn group_thousands(n: u128) -> String {
+/// `n` with commas between groups of three digits (`1,234,567`).
+pub fn group_thousands(n: u128) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
