@@ -9,7 +9,6 @@ use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf};
 use arbitre_engine::{CpuBackend, Engine};
 use arbitre_gguf::GgufHeader;
 use common::*;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Per weight type: (largest |logit difference| allowed on llama.cpp's top-16 logits of the
@@ -32,21 +31,12 @@ struct Outcome {
 }
 
 fn check(name: &str) -> Outcome {
-    let path = golden(&format!("synth/{name}.json"));
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("reference")).expect("json");
-    let arch = r["arch"].as_str().expect("arch");
+    let (r, bytes) = synth_reference(name);
     let quant = r["quant"].as_str().expect("quant");
-    let vocab = read(&format!("vocab/ggml-vocab-{}.gguf", r["vocab"].as_str().expect("vocab")));
-    let vocab = GgufHeader::parse(&vocab).expect("vocab parses").metadata;
-    let seed = r["seed"].as_u64().expect("seed");
-    let bytes =
-        synth_gguf(arch, &SynthShape::test(), SynthQuant::parse(quant).expect("quant"), &vocab, seed).expect("synth");
     let sha = format!("{:x}", Sha256::digest(&bytes));
     assert_eq!(sha, r["sha256"].as_str().expect("sha"), "{name}: the synthetic file is not the one llama.cpp ran");
 
     let engine = Engine::from_gguf_bytes(CpuBackend, bytes).expect("loads");
-    let ids =
-        |v: &Value| -> Vec<u32> { v.as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect() };
     let prompt = ids(&r["prompt_ids"]);
     assert_eq!(
         engine.encode_prompt(r["prompt"].as_str().expect("prompt")).expect("encode"),

@@ -5,11 +5,9 @@
 
 mod common;
 
-use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf};
 use arbitre_engine::{CpuBackend, Engine, StreamingLoader};
 use arbitre_gguf::GgufHeader;
 use common::*;
-use serde_json::Value;
 
 /// Pushes `bytes` in chunks: one byte at a time for the first `ones` bytes, then sizes cycling
 /// through `sizes`.
@@ -57,14 +55,7 @@ fn stories260k_streamed_byte_by_byte_then_in_odd_chunks_matches_the_reference() 
 fn fused_and_biased_families_stream_to_the_same_greedy_ids() {
     // phi3 fuses q/k/v and gate/up (split by rows on the way in), qwen2 has q/k/v biases.
     for name in ["phi3-q4_0", "qwen2-q4_0", "llama-q4_k"] {
-        let r: Value =
-            serde_json::from_str(&std::fs::read_to_string(golden(&format!("synth/{name}.json"))).expect("reference"))
-                .expect("json");
-        let vocab = read(&format!("vocab/ggml-vocab-{}.gguf", r["vocab"].as_str().expect("vocab")));
-        let vocab = GgufHeader::parse(&vocab).expect("vocab parses").metadata;
-        let quant = SynthQuant::parse(r["quant"].as_str().expect("quant")).expect("quant");
-        let bytes =
-            synth_gguf(r["arch"].as_str().expect("arch"), &SynthShape::test(), quant, &vocab, 7).expect("synth");
+        let (_, bytes) = synth_reference(name);
         let whole = Engine::from_gguf_bytes(CpuBackend, bytes.clone()).expect("whole load");
         let streamed = stream(CpuBackend, &bytes, 0, &[4096, 1, 333]).unwrap_or_else(|e| panic!("{name}: {e}"));
         let prompt = whole.encode_prompt("Hello world, once upon a time").expect("encode");

@@ -9,12 +9,10 @@ use std::sync::OnceLock;
 
 use arbitre_engine::backend::webgpu::{GpuContext, WebGpuBackend};
 use arbitre_engine::sampler::argmax;
-use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf};
 use arbitre_engine::weights::RawTensor;
 use arbitre_engine::{Backend, CpuBackend, Engine, EngineError, Model, Step};
 use arbitre_gguf::{GgmlType, GgufHeader};
 use common::*;
-use serde_json::Value;
 
 /// A device shared by the tests, or why there is none.
 fn context() -> Option<GpuContext> {
@@ -176,24 +174,10 @@ fn babyllama_greedy_ids_agree_with_the_cpu_backend() {
 }
 
 fn synth_engines(name: &str, ctx: &GpuContext) -> (Engine<CpuBackend>, Engine<WebGpuBackend>, Vec<u32>) {
-    let r: Value =
-        serde_json::from_str(&std::fs::read_to_string(golden(&format!("synth/{name}.json"))).expect("reference"))
-            .expect("json");
-    let vocab = read(&format!("vocab/ggml-vocab-{}.gguf", r["vocab"].as_str().expect("vocab")));
-    let vocab = GgufHeader::parse(&vocab).expect("vocab parses").metadata;
-    let quant = SynthQuant::parse(r["quant"].as_str().expect("quant")).expect("quant");
-    let bytes = synth_gguf(
-        r["arch"].as_str().expect("arch"),
-        &SynthShape::test(),
-        quant,
-        &vocab,
-        r["seed"].as_u64().expect("seed"),
-    )
-    .expect("synth");
-    let prompt = r["prompt_ids"].as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect();
+    let (r, bytes) = synth_reference(name);
     let cpu = Engine::from_gguf_bytes(CpuBackend, bytes.clone()).expect("cpu loads");
     let gpu = Engine::from_gguf_bytes(WebGpuBackend::new(ctx.clone()), bytes).expect("gpu loads");
-    (cpu, gpu, prompt)
+    (cpu, gpu, ids(&r["prompt_ids"]))
 }
 
 fn family(arch: &str) {
@@ -282,20 +266,16 @@ fn stories260k_streamed_into_gpu_buffers_matches_the_reference() {
 #[test]
 fn fused_weights_split_while_streaming_into_gpu_buffers() {
     let Some(ctx) = context() else { return };
-    let (_, whole, prompt) = synth_engines("phi3-q4_0", &ctx);
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(golden("synth/phi3-q4_0.json")).expect("reference"))
-        .expect("json");
-    let vocab = read(&format!("vocab/ggml-vocab-{}.gguf", r["vocab"].as_str().expect("vocab")));
-    let vocab = GgufHeader::parse(&vocab).expect("vocab parses").metadata;
-    let bytes = synth_gguf("phi3", &SynthShape::test(), SynthQuant::Q4_0, &vocab, r["seed"].as_u64().expect("seed"))
-        .expect("synth");
+    let (r, bytes) = synth_reference("phi3-q4_0");
+    let prompt = ids(&r["prompt_ids"]);
+    let whole = Engine::from_gguf_bytes(WebGpuBackend::new(ctx.clone()), bytes.clone()).expect("gpu loads");
     let streamed = stream_into(WebGpuBackend::new(ctx), &bytes, 0, &[1000, 3, 77_777]);
-    let ids = |e: &Engine<WebGpuBackend>| {
+    let greedy_ids = |e: &Engine<WebGpuBackend>| {
         let mut g = e.generate_ids(prompt.clone(), greedy(16)).expect("generator");
         g.run_to_end().expect("run");
         g.generated().to_vec()
     };
-    assert_eq!(ids(&streamed), ids(&whole));
+    assert_eq!(greedy_ids(&streamed), greedy_ids(&whole));
 }
 
 #[test]

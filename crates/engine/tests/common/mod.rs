@@ -36,3 +36,23 @@ pub fn run(engine: &Engine<CpuBackend>, prompt: &str, options: GenerateOptions) 
 pub fn greedy(max_tokens: usize) -> GenerateOptions {
     GenerateOptions { sampling: SamplingParams::greedy(), max_tokens, ..GenerateOptions::default() }
 }
+
+/// A synthetic model of `tests/golden/synth/<name>.json` (a llama.cpp reference run): the
+/// reference, and the GGUF bytes made again from its arch, quant, vocab and seed.
+pub fn synth_reference(name: &str) -> (serde_json::Value, Vec<u8>) {
+    use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf};
+    let text = std::fs::read_to_string(golden(&format!("synth/{name}.json"))).expect("reference");
+    let r: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let field = |k: &str| r[k].as_str().unwrap_or_else(|| panic!("{name}: no {k}")).to_owned();
+    let vocab = read(&format!("vocab/ggml-vocab-{}.gguf", field("vocab")));
+    let vocab = arbitre_gguf::GgufHeader::parse(&vocab).expect("vocab parses").metadata;
+    let quant = SynthQuant::parse(&field("quant")).expect("quant");
+    let seed = r["seed"].as_u64().expect("seed");
+    let bytes = synth_gguf(&field("arch"), &SynthShape::test(), quant, &vocab, seed).expect("synth");
+    (r, bytes)
+}
+
+/// Token ids stored in a reference (`prompt_ids`, `ids`).
+pub fn ids(v: &serde_json::Value) -> Vec<u32> {
+    v.as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect()
+}
