@@ -239,34 +239,24 @@ impl QMatrix {
         Ok(())
     }
 
-    fn dot(&self, kernel: Kernel) -> Dot {
+    /// This machine's SIMD kernels for the type, if it has them.
+    fn simd_dot(&self) -> Option<Dot> {
         #[cfg(target_arch = "x86_64")]
-        if kernel == Kernel::Best
-            && let Some(d) = x86::dot(self.ty)
-        {
-            return d;
-        }
+        return x86::dot(self.ty);
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if kernel == Kernel::Best
-            && let Some(d) = wasm::dot(self.ty)
-        {
-            return d;
-        }
-        let _ = kernel;
-        reference::dot(self.ty)
+        return wasm::dot(self.ty);
+        #[allow(unreachable_code)]
+        None
+    }
+
+    fn dot(&self, kernel: Kernel) -> Dot {
+        let simd = if kernel == Kernel::Best { self.simd_dot() } else { None };
+        simd.unwrap_or_else(|| reference::dot(self.ty))
     }
 
     /// Whether [`Kernel::Best`] has a SIMD implementation for this type here.
     pub fn has_simd(&self) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if x86::dot(self.ty).is_some() {
-            return true;
-        }
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if wasm::dot(self.ty).is_some() {
-            return true;
-        }
-        false
+        self.simd_dot().is_some()
     }
 
     /// `y = x · Wᵀ` for `n` activation rows: `x` is `[n, cols]`, `y` is `[n, rows]`.
