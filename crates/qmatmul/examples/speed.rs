@@ -30,7 +30,10 @@ fn main() {
             (1536, 576, 30)
         };
         let ms: Vec<QMatrix> = (0..count)
-            .map(|i| QMatrix::new(ty, rows, cols, random_blocks(ty, rows * cols / ty.block_elems(), i as u64)).expect("matrix"))
+            .map(|i| {
+                QMatrix::new(ty, rows, cols, random_blocks(ty, rows * cols / ty.block_elems(), i as u64))
+                    .expect("matrix")
+            })
             .collect();
         let x = random_acts(n * cols, 2);
         let mut y = vec![0.0; n * rows];

@@ -129,7 +129,9 @@ mod tests {
     fn rounding_is_roundf() {
         let mut x = -130.0f32;
         while x <= 130.0 {
-            for v in [x, x + 0.5, x - 0.5, f32::from_bits(x.to_bits() + 1), f32::from_bits(x.to_bits().saturating_sub(1))] {
+            for v in
+                [x, x + 0.5, x - 0.5, f32::from_bits(x.to_bits() + 1), f32::from_bits(x.to_bits().saturating_sub(1))]
+            {
                 assert_eq!(round_half_away(v), v.round() as i32, "{v}");
             }
             x += 0.123;

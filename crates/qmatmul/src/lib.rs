@@ -79,6 +79,25 @@ impl QType {
     }
 }
 
+/// How a Q5_0 matrix is held (other types ignore it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Q5Storage {
+    /// Repacked with its fifth bits apart: 24 bytes per 32 values (f32 scale). AVX2 rebuilds
+    /// the fifth bits faster than it would read twice the bytes.
+    Packed,
+    /// Values widened to signed bytes in Q8_0's layout: 36 bytes per 32 values, multiplied by
+    /// Q8_0's kernels. simd128 has no cheap way to rebuild the fifth bits (its Q5_0 kernel ran
+    /// at 40% of Q8_0's speed), so wasm32 holds Q5_0 this way.
+    Bytes,
+}
+
+impl Q5Storage {
+    /// This target's choice: [`Self::Bytes`] on wasm32, [`Self::Packed`] elsewhere.
+    pub const fn for_target() -> Self {
+        if cfg!(target_arch = "wasm32") { Self::Bytes } else { Self::Packed }
+    }
+}
+
 /// Why a matrix or a product was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum QError {
@@ -158,6 +177,8 @@ pub fn simd_name() -> &'static str {
 #[derive(Clone, Debug)]
 pub struct QMatrix {
     ty: QType,
+    /// The type whose layout and kernels hold the data: `ty`, or Q8_0 for widened Q5_0.
+    layout: QType,
     rows: usize,
     cols: usize,
     data: Vec<u8>,
@@ -178,8 +199,13 @@ enum Dot {
 }
 
 impl QMatrix {
-    /// Wraps a matrix's blocks, checking the size.
+    /// Wraps a matrix's blocks, checking the size (Q5_0 held as [`Q5Storage::for_target`]).
     pub fn new(ty: QType, rows: usize, cols: usize, data: Vec<u8>) -> Result<Self, QError> {
+        Self::with_q5_storage(ty, rows, cols, data, Q5Storage::for_target())
+    }
+
+    /// [`Self::new`] with a chosen Q5_0 storage (tests check both on every target).
+    pub fn with_q5_storage(ty: QType, rows: usize, cols: usize, data: Vec<u8>, q5: Q5Storage) -> Result<Self, QError> {
         if cols == 0 || !cols.is_multiple_of(ty.block_elems()) {
             return Err(QError::RaggedRow { ty: ty.name(), cols, block: ty.block_elems() });
         }
@@ -187,8 +213,10 @@ impl QMatrix {
         if data.len() != expected {
             return Err(QError::Size { ty: ty.name(), rows, cols, expected, found: data.len() });
         }
-        let data = if packed::is_packed(ty) { packed::pack(ty, rows, cols / ty.block_elems(), &data) } else { data };
-        Ok(Self { ty, rows, cols, data })
+        let layout = if ty == QType::Q5_0 && q5 == Q5Storage::Bytes { QType::Q8_0 } else { ty };
+        let data =
+            if packed::is_packed(ty) { packed::pack(ty, layout, rows, cols / ty.block_elems(), &data) } else { data };
+        Ok(Self { ty, layout, rows, cols, data })
     }
 
     /// The block type.
@@ -214,7 +242,11 @@ impl QMatrix {
     /// Bytes of one K-quant row, or of one group of four repacked rows.
     fn stride(&self) -> usize {
         let nb = self.cols / self.ty.block_elems();
-        if packed::is_packed(self.ty) { nb * packed::group_block_bytes(self.ty) } else { nb * self.ty.block_bytes() }
+        if packed::is_packed(self.layout) {
+            nb * packed::group_block_bytes(self.layout)
+        } else {
+            nb * self.ty.block_bytes()
+        }
     }
 
     /// Row `r` of a K-quant matrix, or group `r` of a repacked one.
@@ -231,8 +263,8 @@ impl QMatrix {
         if out.len() != self.cols {
             return Err(QError::Buffers { n: 1, rows: self.rows, cols: self.cols, input: 0, output: out.len() });
         }
-        if packed::is_packed(self.ty) {
-            reference::dequantize_packed(self.ty, self.row(r / packed::G), r % packed::G, out);
+        if packed::is_packed(self.layout) {
+            reference::dequantize_packed(self.layout, self.row(r / packed::G), r % packed::G, out);
         } else {
             reference::dequantize_k(self.ty, self.row(r), out);
         }
@@ -242,16 +274,16 @@ impl QMatrix {
     /// This machine's SIMD kernels for the type, if it has them.
     fn simd_dot(&self) -> Option<Dot> {
         #[cfg(target_arch = "x86_64")]
-        return x86::dot(self.ty);
+        return x86::dot(self.layout);
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        return wasm::dot(self.ty);
+        return wasm::dot(self.layout);
         #[allow(unreachable_code)]
         None
     }
 
     fn dot(&self, kernel: Kernel) -> Dot {
         let simd = if kernel == Kernel::Best { self.simd_dot() } else { None };
-        simd.unwrap_or_else(|| reference::dot(self.ty))
+        simd.unwrap_or_else(|| reference::dot(self.layout))
     }
 
     /// Whether [`Kernel::Best`] has a SIMD implementation for this type here.
@@ -267,13 +299,7 @@ impl QMatrix {
     /// [`Self::matmul`] with a chosen implementation (tests compare them).
     pub fn matmul_with(&self, kernel: Kernel, x: &[f32], n: usize, y: &mut [f32]) -> Result<(), QError> {
         if x.len() != n * self.cols || y.len() != n * self.rows {
-            return Err(QError::Buffers {
-                n,
-                rows: self.rows,
-                cols: self.cols,
-                input: x.len(),
-                output: y.len(),
-            });
+            return Err(QError::Buffers { n, rows: self.rows, cols: self.cols, input: x.len(), output: y.len() });
         }
         if n == 0 {
             return Ok(());

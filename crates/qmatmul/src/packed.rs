@@ -9,6 +9,9 @@
 //! - Q4_0: `[4 × 16 nibble bytes]` (ggml's `qs`);
 //! - Q5_0: `[4 × u32 fifth bits]` (ggml's `qh`) `[4 × 16 nibble bytes]`;
 //! - Q8_0: `[4 × 32 signed bytes]`.
+//!
+//! Q5_0 may instead be held widened ([`crate::Q5Storage::Bytes`]): its values, offset removed,
+//! as signed bytes in Q8_0's layout, so Q8_0's kernels serve it.
 
 use half::f16;
 
@@ -32,9 +35,10 @@ pub(crate) const fn is_packed(ty: QType) -> bool {
     group_block_bytes(ty) != 0
 }
 
-/// Repacks `rows` rows of ggml blocks (`nb` blocks each).
-pub(crate) fn pack(ty: QType, rows: usize, nb: usize, data: &[u8]) -> Vec<u8> {
-    let (bb, gbb) = (ty.block_bytes(), group_block_bytes(ty));
+/// Repacks `rows` rows of ggml `ty` blocks (`nb` blocks each) into the group layout of
+/// `layout` (`ty` itself, or Q8_0 for widened Q5_0).
+pub(crate) fn pack(ty: QType, layout: QType, rows: usize, nb: usize, data: &[u8]) -> Vec<u8> {
+    let (bb, gbb) = (ty.block_bytes(), group_block_bytes(layout));
     let mut out = vec![0u8; rows.div_ceil(G) * nb * gbb];
     for r in 0..rows {
         let (g, k) = (r / G, r % G);
@@ -43,14 +47,21 @@ pub(crate) fn pack(ty: QType, rows: usize, nb: usize, data: &[u8]) -> Vec<u8> {
             let dst = &mut out[(g * nb + b) * gbb..(g * nb + b + 1) * gbb];
             let d = f16::from_le_bytes([src[0], src[1]]).to_f32();
             dst[4 * k..4 * k + 4].copy_from_slice(&d.to_le_bytes());
-            match ty {
-                QType::Q4_0 => dst[16 + 16 * k..32 + 16 * k].copy_from_slice(&src[2..18]),
-                QType::Q5_0 => {
+            match (ty, layout) {
+                (QType::Q5_0, QType::Q8_0) => {
+                    let v = crate::reference::q5_0_values(
+                        u32::from_le_bytes([src[2], src[3], src[4], src[5]]),
+                        &src[6..22],
+                    );
+                    dst[16 + 32 * k..48 + 32 * k].iter_mut().zip(v).for_each(|(d, v)| *d = v as u8);
+                }
+                (QType::Q4_0, _) => dst[16 + 16 * k..32 + 16 * k].copy_from_slice(&src[2..18]),
+                (QType::Q5_0, _) => {
                     dst[16 + 4 * k..20 + 4 * k].copy_from_slice(&src[2..6]);
                     dst[32 + 16 * k..48 + 16 * k].copy_from_slice(&src[6..22]);
                 }
-                QType::Q8_0 => dst[16 + 32 * k..48 + 32 * k].copy_from_slice(&src[2..34]),
-                QType::Q4K | QType::Q5K | QType::Q6K => unreachable!("K-quants are not repacked"),
+                (QType::Q8_0, _) => dst[16 + 32 * k..48 + 32 * k].copy_from_slice(&src[2..34]),
+                (QType::Q4K | QType::Q5K | QType::Q6K, _) => unreachable!("K-quants are not repacked"),
             }
         }
     }

@@ -148,7 +148,9 @@ fn dot_q6_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
     let mut sum = 0.0f32;
     for (b, y) in w.chunks_exact(210).zip(a) {
         let v = q6_k_values(b);
-        let sumi: i32 = (0..16).map(|g| i32::from(b[192 + g] as i8) * idot(&v[16 * g..16 * g + 16], &y.qs[16 * g..16 * g + 16])).sum();
+        let sumi: i32 = (0..16)
+            .map(|g| i32::from(b[192 + g] as i8) * idot(&v[16 * g..16 * g + 16], &y.qs[16 * g..16 * g + 16]))
+            .sum();
         sum += f16_at(b, 208) * y.d * sumi as f32;
     }
     sum

@@ -43,4 +43,3 @@ pub fn random_acts(n: usize, seed: u64) -> Vec<f32> {
         })
         .collect()
 }
-

@@ -20,7 +20,8 @@ use crate::{Dot, QType};
 pub(crate) fn dot(ty: QType) -> Option<Dot> {
     Some(match ty {
         QType::Q4_0 => Dot::Group(q4_0, Some(q4_0_x2)),
-        QType::Q5_0 => Dot::Group(q5_0, Some(q5_0_x2)),
+        // Q5_0 is held widened to Q8_0's layout here (`Q5Storage::Bytes`).
+        QType::Q5_0 => return None,
         QType::Q8_0 => Dot::Group(q8_0, Some(q8_0_x2)),
         QType::Q4K => Dot::K(q4_k, Some(q4_k_x2)),
         QType::Q5K => Dot::K(q5_k, Some(q5_k_x2)),
@@ -58,10 +59,16 @@ type Lanes = [[v128; 4]; 4];
 
 /// The shared loop of the repacked types (see `packed`) for `T` activation rows at once: each
 /// group-block is read into lanes once and met with every row. Values are unsigned; `offset`
-/// (8 for Q4_0, 16 for Q5_0, 0 for Q8_0) times the activation sum comes off in integers, so
+/// (8 for Q4_0, 0 for Q8_0) times the activation sum comes off in integers, so
 /// each block's sum is exact.
 #[inline(always)]
-fn group_rows<const T: usize>(g: &[u8], acts: [&[Q8Block]; T], ty: QType, offset: i32, lanes: impl Fn(&[u8]) -> Lanes) -> [[f32; 4]; T] {
+fn group_rows<const T: usize>(
+    g: &[u8],
+    acts: [&[Q8Block]; T],
+    ty: QType,
+    offset: i32,
+    lanes: impl Fn(&[u8]) -> Lanes,
+) -> [[f32; 4]; T] {
     let gbb = group_block_bytes(ty);
     let mut acc = [[f32x4_splat(0.0); 2]; T];
     for (i, gb) in g.chunks_exact(gbb).enumerate() {
@@ -101,12 +108,6 @@ fn dot4(v: [v128; 4], y: &[v128; 4]) -> v128 {
     )
 }
 
-/// Splits 16 value bytes (unsigned) into their even and odd i16 lanes.
-#[inline(always)]
-fn even_odd(b: v128) -> (v128, v128) {
-    (v128_and(b, u16x8_splat(0x00FF)), u16x8_shr(b, 8))
-}
-
 fn q4_0_lanes(gb: &[u8]) -> Lanes {
     let m = u16x8_splat(0x000F);
     std::array::from_fn(|k| {
@@ -114,37 +115,6 @@ fn q4_0_lanes(gb: &[u8]) -> Lanes {
         let v = load_at(gb, 16 + 16 * k);
         [v128_and(v, m), v128_and(u16x8_shr(v, 8), m), v128_and(u16x8_shr(v, 4), m), u16x8_shr(v, 12)]
     })
-}
-
-/// The fifth bits of row `K` of a Q5_0 group-block (whose four u32 of bits are `qh`) as 0x10
-/// bytes: values 0..15 and values 16..31.
-#[inline(always)]
-fn fifth_bits<const K: usize>(qh: v128) -> (v128, v128) {
-    let bit = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-    let spread = |b: v128| v128_and(i8x16_eq(v128_and(b, bit), bit), u8x16_splat(0x10));
-    let (lo, hi) = match K {
-        0 => (u8x16_shuffle::<0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1>(qh, qh), u8x16_shuffle::<2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3>(qh, qh)),
-        1 => (u8x16_shuffle::<4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5>(qh, qh), u8x16_shuffle::<6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7>(qh, qh)),
-        2 => (u8x16_shuffle::<8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9>(qh, qh), u8x16_shuffle::<10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11>(qh, qh)),
-        _ => (u8x16_shuffle::<12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13>(qh, qh), u8x16_shuffle::<14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15>(qh, qh)),
-    };
-    (spread(lo), spread(hi))
-}
-
-fn q5_0_lanes(gb: &[u8]) -> Lanes {
-    let qh = load_at(gb, 16);
-    let row = |q: v128, (f_lo, f_hi): (v128, v128)| {
-        let lo = v128_or(v128_and(q, u8x16_splat(0x0F)), f_lo);
-        let hi = v128_or(u8x16_shr(q, 4), f_hi);
-        let ((e0, o0), (e1, o1)) = (even_odd(lo), even_odd(hi));
-        [e0, o0, e1, o1]
-    };
-    [
-        row(load_at(gb, 32), fifth_bits::<0>(qh)),
-        row(load_at(gb, 48), fifth_bits::<1>(qh)),
-        row(load_at(gb, 64), fifth_bits::<2>(qh)),
-        row(load_at(gb, 80), fifth_bits::<3>(qh)),
-    ]
 }
 
 fn q8_0_lanes(gb: &[u8]) -> Lanes {
@@ -162,14 +132,6 @@ fn q4_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
 
 fn q4_0_x2(g: &[u8], a: &[Q8Block], b: &[Q8Block]) -> [[f32; 4]; 2] {
     group_rows(g, [a, b], QType::Q4_0, 8, q4_0_lanes)
-}
-
-fn q5_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
-    group_rows(g, [a], QType::Q5_0, 16, q5_0_lanes)[0]
-}
-
-fn q5_0_x2(g: &[u8], a: &[Q8Block], b: &[Q8Block]) -> [[f32; 4]; 2] {
-    group_rows(g, [a, b], QType::Q5_0, 16, q5_0_lanes)
 }
 
 fn q8_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {

@@ -104,7 +104,13 @@ fn four_totals(a: __m256i, b: __m256i) -> __m128i {
 /// Q8_0) times the activation sum comes off in integers, so each block's sum is exact.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_group(g: &[u8], a: &[Q8Block], ty: QType, offset: i32, sums: impl Fn(*const u8, &Q8Block) -> __m128i) -> [f32; 4] {
+unsafe fn dot_group(
+    g: &[u8],
+    a: &[Q8Block],
+    ty: QType,
+    offset: i32,
+    sums: impl Fn(*const u8, &Q8Block) -> __m128i,
+) -> [f32; 4] {
     let gbb = group_block_bytes(ty);
     assert!(g.len() >= a.len() * gbb, "weight group shorter than the activations");
     let p = g.as_ptr();
@@ -140,7 +146,12 @@ fn two_rows(q: __m256i, fifth_lo: __m256i, fifth_hi: __m256i, y_lo: __m256i, y_h
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn halves(y: &Q8Block) -> (__m256i, __m256i) {
     // SAFETY: `y.qs` holds 32 bytes.
-    unsafe { (_mm256_broadcastsi128_si256(load16(y.qs.as_ptr().cast())), _mm256_broadcastsi128_si256(load16(y.qs[16..].as_ptr().cast()))) }
+    unsafe {
+        (
+            _mm256_broadcastsi128_si256(load16(y.qs.as_ptr().cast())),
+            _mm256_broadcastsi128_si256(load16(y.qs[16..].as_ptr().cast())),
+        )
+    }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -232,8 +243,13 @@ unsafe fn dot_k4(w: &[u8], a: &[Q8KBlock], bits5: bool) -> f32 {
             mins += i32::from(m_lo) * (i32::from(y.bsums[4 * c]) + i32::from(y.bsums[4 * c + 1]))
                 + i32::from(m_hi) * (i32::from(y.bsums[4 * c + 2]) + i32::from(y.bsums[4 * c + 3]));
             // SAFETY: 32 bytes of nibbles per 64 values; 64 activation bytes per 64 values.
-            let (q, y_lo, y_hi) =
-                unsafe { (load32(qs[32 * c..].as_ptr()), load32(y.qs[64 * c..].as_ptr().cast()), load32(y.qs[64 * c + 32..].as_ptr().cast())) };
+            let (q, y_lo, y_hi) = unsafe {
+                (
+                    load32(qs[32 * c..].as_ptr()),
+                    load32(y.qs[64 * c..].as_ptr().cast()),
+                    load32(y.qs[64 * c + 32..].as_ptr().cast()),
+                )
+            };
             let mut lo = _mm256_and_si256(q, m4);
             let mut hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             if bits5 {
@@ -246,7 +262,8 @@ unsafe fn dot_k4(w: &[u8], a: &[Q8KBlock], bits5: bool) -> f32 {
             let p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16(i16::from(sc_hi)));
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p_lo, p_hi));
         }
-        let (d, dmin) = (f16_to_f32(u16::from_le_bytes([blk[0], blk[1]])), f16_to_f32(u16::from_le_bytes([blk[2], blk[3]])));
+        let (d, dmin) =
+            (f16_to_f32(u16::from_le_bytes([blk[0], blk[1]])), f16_to_f32(u16::from_le_bytes([blk[2], blk[3]])));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(sumi), acc);
         mins_acc += dmin * y.d * mins as f32;
     }
@@ -282,9 +299,18 @@ unsafe fn q6_k_avx2(w: &[u8], a: &[Q8KBlock]) -> f32 {
             let (l0, l1, h) = unsafe { (load32(ql.as_ptr()), load32(ql[32..].as_ptr()), load32(qh.as_ptr())) };
             let parts = [
                 _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m3), 4)),
-                _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m3), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m3), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m3), 4)),
+                _mm256_or_si256(
+                    _mm256_and_si256(l1, m4),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m3), 4),
+                ),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m3), 4),
+                ),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m3), 4),
+                ),
             ];
             for (k, q) in parts.into_iter().enumerate() {
                 let at = 128 * n + 32 * k;
