@@ -39,7 +39,8 @@ pub struct Q8KBlock {
 /// `quantize_row_q8_0_ref`: scale `max|x| / 127`, values rounded half away from zero.
 pub fn quantize_q8_0(x: &[f32], out: &mut Vec<Q8Block>) {
     for chunk in x.chunks_exact(32) {
-        let amax = chunk.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        // A compare, as ggml's MAX macro (`f32::max` is a library call in wasm32).
+        let amax = chunk.iter().fold(0.0f32, |m, v| if v.abs() > m { v.abs() } else { m });
         let d = amax / 127.0;
         let id = if d != 0.0 { 1.0 / d } else { 0.0 };
         let mut qs = [0i8; 32];

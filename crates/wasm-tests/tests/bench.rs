@@ -38,12 +38,43 @@ fn qmatmul_throughput() {
     }
 }
 
+/// One decode-shaped product per type against a matrix of ~48 MB of ggml blocks, larger than
+/// the caches (as the weights of a model are): weights stream from memory.
+#[wasm_bindgen_test]
+#[ignore = "benchmark"]
+fn qmatmul_throughput_from_memory() {
+    for ty in QType::ALL {
+        let cols = 1536usize;
+        let rows = (48usize << 20) / (cols / ty.block_elems() * ty.block_bytes());
+        let m = QMatrix::new(ty, rows, cols, random_blocks(ty, rows * cols / ty.block_elems(), 1)).expect("matrix");
+        let x = random_acts(cols, 2);
+        let mut y = vec![0.0; rows];
+        for _ in 0..3 {
+            m.matmul(&x, 1, &mut y).expect("warm-up");
+        }
+        let (t, reps) = (now_ms(), 20);
+        for _ in 0..reps {
+            m.matmul(&x, 1, &mut y).expect("matmul");
+        }
+        let s = (now_ms() - t) / 1000.0;
+        console_log!(
+            "{} from memory: {:.1} G weight products/s, {:.1} GB/s of held bytes",
+            ty.name(),
+            (rows * cols * reps) as f64 / s / 1e9,
+            (m.bytes() * reps) as f64 / s / 1e9
+        );
+    }
+}
+
 /// SmolLM2-135M-shaped synthetic models built in the page's memory: 64 prompt tokens, then 63
 /// timed decode steps, twice per file.
 #[wasm_bindgen_test]
 #[ignore = "benchmark"]
 fn engine_smol135() {
-    let vocab = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/vocab/ggml-vocab-llama-spm.gguf"));
+    let vocab = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/vocab/ggml-vocab-llama-spm.gguf"
+    ));
     let vocab = GgufHeader::parse(vocab).expect("vocab").metadata;
     for (name, quant) in [("q4_0", SynthQuant::Q4_0), ("q8_0", SynthQuant::Q8_0), ("q4_k_m", SynthQuant::Q4KM)] {
         let bytes = synth_gguf("llama", &SynthShape::smol135(), quant, &vocab, 7).expect("synth");

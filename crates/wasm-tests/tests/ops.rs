@@ -115,7 +115,9 @@ async fn weight_ops_match_their_references_for_every_type() {
             let wf = quant::dequantize(ty, &w, rows, cols);
             let scale: Vec<f32> = x
                 .chunks_exact(cols)
-                .flat_map(|xi| wf.chunks_exact(cols).map(move |r| r.iter().zip(xi).map(|(a, b)| (a * b).abs()).sum::<f32>()))
+                .flat_map(|xi| {
+                    wf.chunks_exact(cols).map(move |r| r.iter().zip(xi).map(|(a, b)| (a * b).abs()).sum::<f32>())
+                })
                 .collect();
             check(&what, &got, &reference, &scale, 1e-5, 2e-5);
 
@@ -198,7 +200,8 @@ async fn attention_over_the_gpu_cache_matches_its_reference() {
         let cache = KvCache::new(&ctx, n_ctx, n_head_kv, head_dim).expect("cache");
         let (k, v) = (rng.values((pos0 + n_q) * row), rng.values((pos0 + n_q) * row));
         let mut rec = Recorder::new();
-        rec.kv_write(&ctx, &cache, 0, &upload(&ctx, &k, pos0 + n_q, row), &upload(&ctx, &v, pos0 + n_q, row)).expect("kv");
+        rec.kv_write(&ctx, &cache, 0, &upload(&ctx, &k, pos0 + n_q, row), &upload(&ctx, &v, pos0 + n_q, row))
+            .expect("kv");
         let q = rng.values(n_q * n_head * head_dim);
         let s = AttentionShape { n_q, n_head, pos0, scale: 1.0 / (head_dim as f32).sqrt() };
         let out = GpuTensor::zeros(&ctx, n_q, n_head * head_dim).expect("out");

@@ -133,7 +133,8 @@ impl Backend for CpuBackend {
         };
         let (inp, out) = (inp as usize, out as usize);
         if let Some(ty) = own_type(t.dtype) {
-            let m = QMatrix::new(ty, out, inp, t.data.to_vec()).map_err(|e| err(format!("tensor {:?}: {e}", t.name)))?;
+            let m =
+                QMatrix::new(ty, out, inp, t.data.to_vec()).map_err(|e| err(format!("tensor {:?}: {e}", t.name)))?;
             return Ok(CpuMatrix { kind: MatrixKind::Own(m), out, inp });
         }
         let dtype = candle_dtype(t)?;
@@ -317,7 +318,7 @@ impl Backend for CpuBackend {
         if gate.data.len() != up.data.len() {
             return Err(err("silu_mul of tensors of different sizes".to_string()));
         }
-        let data = gate.data.iter().zip(&up.data).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
+        let data = gate.data.iter().zip(&up.data).map(|(g, u)| g / (1.0 + exp(-g)) * u).collect();
         Ok(CpuTensor { data, rows: gate.rows, cols: gate.cols })
     }
 
@@ -368,6 +369,31 @@ pub(crate) fn round_f16(x: f32) -> f32 {
     f32::from_bits(b.wrapping_add(0x0FFF + ((b >> 13) & 1)) & !0x1FFF)
 }
 
+/// `e^x` within 2 ulp for x in [-87, 88] (clamped there: below, the true value is subnormal
+/// or 0 and this returns e^-87 ≈ 1.6e-38; above, e^88), without branches or a library call,
+/// so that loops over it become SIMD (wasm32 has no `expf` instruction and calls a software
+/// one). Cody–Waite reduction by ln 2, then Cephes' degree-6 polynomial for `expf`.
+#[inline]
+pub(crate) fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    // Adding and subtracting 1.5 · 2^23 rounds to the nearest integer (ties to even).
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * LOG2E + ROUND) - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let mut p = 1.987_569_2e-4f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5.000_000_1e-1;
+    let y = p * r * r + r + 1.0;
+    // 2^n for n in [-126, 127], built in the exponent bits.
+    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
 /// A dot product in eight lanes (which the compiler turns into SIMD).
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
@@ -383,12 +409,11 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// In-place numerically stable softmax.
 pub(crate) fn softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
+    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
+        *v = exp(*v - max);
     }
+    let sum: f32 = x.iter().sum();
     for v in x.iter_mut() {
         *v /= sum;
     }
@@ -398,7 +423,25 @@ pub(crate) fn softmax(x: &mut [f32]) {
 mod tests {
     use half::f16;
 
-    use super::{dot, round_f16};
+    use super::{dot, exp, round_f16};
+
+    #[test]
+    fn exp_is_within_two_ulp_of_the_true_value() {
+        let ulp = |v: f32| f32::from_bits(v.to_bits() + 1) - v;
+        let mut x = -87.0f32;
+        while x <= 88.0 {
+            for v in [x, f32::from_bits(x.to_bits() + 7), -x / 3.0].into_iter().filter(|v| (-87.0..=88.0).contains(v)) {
+                let want = f64::from(v).exp();
+                let got = f64::from(exp(v));
+                assert!((got - want).abs() <= 2.0 * f64::from(ulp(want as f32)), "exp({v:e}) = {got:e}, not {want:e}");
+            }
+            x += 0.00173;
+        }
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-1000.0), exp(-87.0), "clamped below");
+        assert!(exp(-87.0) > 0.0 && exp(-87.0) < 2e-38);
+        assert!(exp(f32::NAN).is_nan());
+    }
 
     #[test]
     fn round_f16_equals_the_half_crate_everywhere_that_matters() {
@@ -414,7 +457,9 @@ mod tests {
             check(-f32::from_bits(bits));
             bits += 0x0000_0FFF + 0x1234;
         }
-        for x in [0.0, 65504.0, 65519.99, 65520.0, 1e9, 6.103_515_6e-5, 6.1e-5, 5.96e-8, 2.98e-8, 2.99e-8, f32::MIN_POSITIVE] {
+        for x in
+            [0.0, 65504.0, 65519.99, 65520.0, 1e9, 6.103_515_6e-5, 6.1e-5, 5.96e-8, 2.98e-8, 2.99e-8, f32::MIN_POSITIVE]
+        {
             check(x);
             check(-x);
         }
