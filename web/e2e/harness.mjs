@@ -48,7 +48,9 @@ export async function launch() {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_FLAGS,
+    // CHROMIUM_EXTRA_FLAGS: space-separated switches added for a run, e.g. `--js-flags=--prof`
+    // to profile the page and its worker (see BENCHMARKS.md).
+    args: [...CHROMIUM_FLAGS, ...(process.env.CHROMIUM_EXTRA_FLAGS || '').split(' ').filter(Boolean)],
     viewport: { width: 1280, height: 900 },
   });
   return {
