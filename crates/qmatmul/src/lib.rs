@@ -6,8 +6,9 @@
 //! products have three implementations: a scalar reference ([`reference`]), AVX2 on x86_64
 //! (chosen at run time), and simd128 on wasm32 (chosen at compile time).
 //!
-//! Natively the output rows are shared out over rayon's pool (`RAYON_NUM_THREADS`); in wasm32
-//! everything runs on the calling thread.
+//! Natively the output rows of products from 128K weight products up are shared out over the
+//! caller and helper threads of this crate's pool (`pool`: as many threads in all as rayon's
+//! pool, `RAYON_NUM_THREADS`); in wasm32 everything runs on the calling thread.
 
 mod act;
 mod packed;
