@@ -189,3 +189,36 @@ test('unreachable, 401, 429 and malformed APIs each say what happened; the local
   assert.equal(await waitForState(bad, ['done', 'error']), 'done');
   await bad.close();
 });
+
+test('text typed into the API and price fields survives a re-render before the field loses focus', async () => {
+  // Yew resets a field to its state whenever the component re-renders; fields that updated
+  // their state only on `change` lost what was typed if anything re-rendered first (this made
+  // the first test above fail now and then, with a lost key or a lost price model).
+  const page = await browser.context.newPage();
+  await page.goto(link({ model: storiesUrl(), backend: 'cpu', api: 'llamacpp', api_base: llamaBase, api_model: 'stories260K' }));
+  await waitForState(page, ['idle']);
+  const typed = {
+    'api-key-0': 'sk-typed-not-yet-committed',
+    'api-model-0': 'typed-model',
+    'price-add-provider': 'acme',
+    'price-add-model': 'acme-small',
+    'price-add-input': '1.25',
+    'price-add-output': '5',
+    'price-import-url': 'https://example.invalid/prices.json',
+  };
+  // fill() types (input events) without a change event, as a user does before leaving a field.
+  for (const [id, value] of Object.entries(typed)) await page.locator(`[data-testid="${id}"]`).fill(value);
+  // Re-render both panels: a second API pane, and the price search (which filters the table
+  // on every keystroke).
+  await page.locator('[data-testid="api-add"]').click();
+  await page.locator('[data-testid="api-pane-1"]').waitFor();
+  await page.locator('[data-testid="price-search"]').fill('claude');
+  await page.locator('[data-testid="price-search"]').fill('');
+  for (const [id, value] of Object.entries(typed)) {
+    assert.equal(await page.locator(`[data-testid="${id}"]`).inputValue(), value, `${id} kept what was typed`);
+  }
+  await page.locator('[data-testid="price-add"]').click();
+  await page.locator('[data-testid="price-search"]').fill('acme-small');
+  assert.match(await page.locator('[data-testid="price-table"]').innerText(), /acme-small/, 'the typed price was added');
+  await page.close();
+});

@@ -228,6 +228,16 @@ fn today() -> String {
     iso.chars().take(10).collect()
 }
 
+/// An `oninput` callback that forwards to a handler written for `change` events. Text fields
+/// whose state is a plain string update it on every keystroke: Yew resets a field to its
+/// state whenever the component re-renders (it compares with the DOM's value), so a field
+/// that updated only on `change` lost what was typed if anything re-rendered the page in
+/// between, such as a streaming run or a network-log entry.
+fn on_each_input(cb: &Callback<Event>) -> Callback<InputEvent> {
+    let cb = cb.clone();
+    Callback::from(move |e: InputEvent| cb.emit(e.into()))
+}
+
 fn input_value(e: &Event) -> String {
     e.target_unchecked_into::<HtmlInputElement>().value()
 }
@@ -733,18 +743,18 @@ pub fn ComparePanel(props: &CompareProps) -> Html {
                             <label class="field">
                                 <span>{"Base URL"}</span>
                                 <input type="url" data-testid={format!("api-base-{n}")} placeholder={preset.base_url}
-                                    value={cfg.choice.base_url.clone()} onchange={on_base} />
+                                    value={cfg.choice.base_url.clone()} oninput={on_each_input(&on_base)} onchange={on_base} />
                             </label>
                         }
                         <label class="field">
                             <span>{"Model"}</span>
                             <input type="text" data-testid={format!("api-model-{n}")} value={cfg.choice.model.clone()}
-                                onchange={on_model} spellcheck="false" />
+                                oninput={on_each_input(&on_model)} onchange={on_model} spellcheck="false" />
                         </label>
                         <label class="field">
                             <span>{ if preset.key_required { "API key" } else { "API key (optional)" } }</span>
                             <input type="password" autocomplete="off" spellcheck="false" data-testid={format!("api-key-{n}")}
-                                value={cfg.key.clone()} onchange={on_key} />
+                                value={cfg.key.clone()} oninput={on_each_input(&on_key)} onchange={on_key} />
                         </label>
                         <label class="check">
                             <input type="checkbox" data-testid={format!("api-remember-{n}")} checked={cfg.remember} onchange={on_remember} />
@@ -1562,17 +1572,17 @@ pub fn CostPanel(props: &CostProps) -> Html {
                 }
                 <fieldset class="inline-form">
                     <legend>{"Add a price (e.g. for a self-hosted server in an API pane)"}</legend>
-                    <label class="field inline"><span>{"Provider id"}</span><input type="text" data-testid="price-add-provider" value={f.add_provider.clone()} onchange={set(|f, e| f.add_provider = input_value(e))} /></label>
-                    <label class="field inline"><span>{"Model"}</span><input type="text" data-testid="price-add-model" value={f.add_model.clone()} onchange={set(|f, e| f.add_model = input_value(e))} /></label>
-                    <label class="field inline"><span>{format!("Input {sym}/1M")}</span><input type="text" inputmode="decimal" data-testid="price-add-input" value={f.add_input.clone()} onchange={set(|f, e| f.add_input = input_value(e))} /></label>
-                    <label class="field inline"><span>{format!("Output {sym}/1M")}</span><input type="text" inputmode="decimal" data-testid="price-add-output" value={f.add_output.clone()} onchange={set(|f, e| f.add_output = input_value(e))} /></label>
+                    <label class="field inline"><span>{"Provider id"}</span><input type="text" data-testid="price-add-provider" value={f.add_provider.clone()} oninput={set_input(|f, v| f.add_provider = v)} /></label>
+                    <label class="field inline"><span>{"Model"}</span><input type="text" data-testid="price-add-model" value={f.add_model.clone()} oninput={set_input(|f, v| f.add_model = v)} /></label>
+                    <label class="field inline"><span>{format!("Input {sym}/1M")}</span><input type="text" inputmode="decimal" data-testid="price-add-input" value={f.add_input.clone()} oninput={set_input(|f, v| f.add_input = v)} /></label>
+                    <label class="field inline"><span>{format!("Output {sym}/1M")}</span><input type="text" inputmode="decimal" data-testid="price-add-output" value={f.add_output.clone()} oninput={set_input(|f, v| f.add_output = v)} /></label>
                     <button data-testid="price-add" onclick={on_add_price}>{"Add"}</button>
                     if let Some(err) = &f.add_error { <p class="error small" role="alert">{err.clone()}</p> }
                 </fieldset>
                 <fieldset class="inline-form">
                     <legend>{"Import LiteLLM or llm-prices JSON"}</legend>
                     <label class="field inline grow"><span>{"From a URL"}</span>
-                        <input type="url" data-testid="price-import-url" value={f.import_url.clone()} onchange={set(|f, e| f.import_url = input_value(e))} />
+                        <input type="url" data-testid="price-import-url" value={f.import_url.clone()} oninput={set_input(|f, v| f.import_url = v)} />
                     </label>
                     <button data-testid="price-import-fetch" onclick={on_fetch}>{"Fetch"}</button>
                     <label class="field inline"><span>{"Or a file"}</span>
@@ -1611,13 +1621,13 @@ pub fn CostPanel(props: &CostProps) -> Html {
                             <option value="monthly" selected={f.compounding == Compounding::Monthly}>{"every month"}</option>
                         </select></label>
                     <label class="field"><span>{"Volume growth / month (%)"}</span><input type="text" inputmode="decimal" data-testid="growth" value={f.growth.clone()}
-                        onchange={set(|f, e| f.growth = input_value(e))} /></label>
+                        oninput={set_input(|f, v| f.growth = v)} /></label>
                 </div>
                 <fieldset class="sub">
                     <legend><label class="check"><input type="checkbox" data-testid="energy-on" checked={f.energy_on} onchange={set(|f, e| f.energy_on = checked(e))} />{" Count the device's energy for in-browser runs"}</label></legend>
                     if f.energy_on {
                         <div class="settings-grid">
-                            <label class="field"><span>{"Extra power (W)"}</span><input type="number" min="0" data-testid="energy-watts" value={f.energy_watts.clone()} onchange={set(|f, e| f.energy_watts = input_value(e))} /></label>
+                            <label class="field"><span>{"Extra power (W)"}</span><input type="number" min="0" data-testid="energy-watts" value={f.energy_watts.clone()} oninput={set_input(|f, v| f.energy_watts = v)} /></label>
                             <label class="field"><span>{format!("Electricity {sym}/kWh")}</span><input type="text" inputmode="decimal" data-testid="energy-kwh" value={f.energy_kwh.clone()} onchange={set(|f, e| f.energy_kwh = input_value(e))} /></label>
                             <p class="muted small">{format!("Time per request: {} (the local run's total time).", format::duration_ms(local_ms))}</p>
                         </div>
