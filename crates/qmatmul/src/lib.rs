@@ -360,7 +360,7 @@ impl QMatrix {
         let (rows, units) = (self.rows, self.rows.div_ceil(unit));
         // Waking a pool thread costs tens of microseconds: a product smaller than that is
         // cheaper on this thread alone (a SmolLM2-135M decode step has 210 of them).
-        let threads = if rows * self.cols * n < parallel_min_products() { 1 } else { pool_threads() };
+        let threads = if rows * self.cols * n < PARALLEL_MIN_PRODUCTS { 1 } else { pool_threads() };
         // [unit][activation row][row in unit], then scattered into place.
         let mut out = vec![0.0f32; units * n * unit];
         let fill = |first: usize, part: &mut [f32]| {
@@ -398,9 +398,7 @@ impl QMatrix {
 /// Weight products below which a matrix product stays on the calling thread: sharing one
 /// out costs about a microsecond with the helpers polling (see `pool`), against ~5 µs for
 /// this many products on one core.
-fn parallel_min_products() -> usize {
-    1 << 17
-}
+const PARALLEL_MIN_PRODUCTS: usize = 1 << 17;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn pool_threads() -> usize {

@@ -16,25 +16,31 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// One 1536 × 768 product per type, 1000 times after 300 warm-up products (so the JIT's
-/// optimizing tier is in place).
+/// Seconds per product of a `rows × cols` matrix of type `ty` by one activation row, timed
+/// over `reps` products after `warm` (so the JIT's optimizing tier is in place), and the
+/// bytes the matrix holds.
+fn time_product(ty: QType, rows: usize, cols: usize, warm: usize, reps: usize) -> (f64, usize) {
+    let m = QMatrix::new(ty, rows, cols, random_blocks(ty, rows * cols / ty.block_elems(), 1)).expect("matrix");
+    let x = random_acts(cols, 2);
+    let mut y = vec![0.0; rows];
+    for _ in 0..warm {
+        m.matmul(&x, 1, &mut y).expect("warm-up");
+    }
+    let t = now_ms();
+    for _ in 0..reps {
+        m.matmul(&x, 1, &mut y).expect("matmul");
+    }
+    ((now_ms() - t) / 1000.0 / reps as f64, m.bytes())
+}
+
+/// One 1536 × 768 product per type (in cache), 1000 times after 300 warm-up products.
 #[wasm_bindgen_test]
 #[ignore = "benchmark"]
 fn qmatmul_throughput() {
     for ty in QType::ALL {
         let (rows, cols) = (1536usize, 768usize);
-        let m = QMatrix::new(ty, rows, cols, random_blocks(ty, rows * cols / ty.block_elems(), 1)).expect("matrix");
-        let x = random_acts(cols, 2);
-        let mut y = vec![0.0; rows];
-        for _ in 0..300 {
-            m.matmul(&x, 1, &mut y).expect("warm-up");
-        }
-        let (t, reps) = (now_ms(), 1000);
-        for _ in 0..reps {
-            m.matmul(&x, 1, &mut y).expect("matmul");
-        }
-        let s = (now_ms() - t) / 1000.0;
-        console_log!("{}: {:.1} G weight products/s", ty.name(), (rows * cols * reps) as f64 / s / 1e9);
+        let (s, _) = time_product(ty, rows, cols, 300, 1000);
+        console_log!("{}: {:.1} G weight products/s", ty.name(), (rows * cols) as f64 / s / 1e9);
     }
 }
 
@@ -46,22 +52,12 @@ fn qmatmul_throughput_from_memory() {
     for ty in QType::ALL {
         let cols = 1536usize;
         let rows = (48usize << 20) / (cols / ty.block_elems() * ty.block_bytes());
-        let m = QMatrix::new(ty, rows, cols, random_blocks(ty, rows * cols / ty.block_elems(), 1)).expect("matrix");
-        let x = random_acts(cols, 2);
-        let mut y = vec![0.0; rows];
-        for _ in 0..3 {
-            m.matmul(&x, 1, &mut y).expect("warm-up");
-        }
-        let (t, reps) = (now_ms(), 20);
-        for _ in 0..reps {
-            m.matmul(&x, 1, &mut y).expect("matmul");
-        }
-        let s = (now_ms() - t) / 1000.0;
+        let (s, bytes) = time_product(ty, rows, cols, 3, 20);
         console_log!(
             "{} from memory: {:.1} G weight products/s, {:.1} GB/s of held bytes",
             ty.name(),
-            (rows * cols * reps) as f64 / s / 1e9,
-            (m.bytes() * reps) as f64 / s / 1e9
+            (rows * cols) as f64 / s / 1e9,
+            bytes as f64 / s / 1e9
         );
     }
 }
