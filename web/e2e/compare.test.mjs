@@ -222,3 +222,35 @@ test('text typed into the API and price fields survives a re-render before the f
   assert.match(await page.locator('[data-testid="price-table"]').innerText(), /acme-small/, 'the typed price was added');
   await page.close();
 });
+
+test('numbers typed into the cost panel survive a re-render; one that does not parse stays, marked, and changes nothing', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(link({ model: storiesUrl(), backend: 'cpu' }));
+  await waitForState(page, ['idle']);
+  const field = (id) => page.locator(`[data-testid="${id}"]`).first();
+  // Typing without leaving the field: input events, no change event, focus untouched.
+  const typeOnly = (id, value) =>
+    field(id).evaluate((el, v) => {
+      el.value = v;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, value);
+  const commit = (id) => field(id).evaluate((el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+  const typed = { volume: '12345', 'price-input': '9.5', 'eur-usd-rate': '1.2' };
+  for (const [id, value] of Object.entries(typed)) await typeOnly(id, value);
+  // Re-render the cost panel without moving focus: tick "energy" by a dispatched click.
+  await field('energy-on').dispatchEvent('click');
+  await field('energy-kwh').waitFor();
+  for (const [id, value] of Object.entries(typed)) {
+    assert.equal(await field(id).inputValue(), value, `${id} kept what was typed`);
+  }
+  for (const id of Object.keys(typed)) await commit(id);
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('volume') === '12345');
+  assert.equal(await field('price-input').inputValue(), '9.5');
+  // Not a count: refused, kept in the field and marked; the volume in force is unchanged.
+  await typeOnly('volume', 'lots');
+  await commit('volume');
+  assert.equal(await field('volume').getAttribute('aria-invalid'), 'true');
+  assert.equal(await field('volume').inputValue(), 'lots');
+  assert.equal(new URL(page.url()).searchParams.get('volume'), '12345');
+  await page.close();
+});

@@ -197,3 +197,46 @@ test('a download whose sha256 differs from the pinned one is refused and not sto
   assert.equal((await server.requests())['/fixtures/stories260K/stories260K.gguf'], 2);
   await again.close();
 });
+
+test('a setting being typed survives a re-render; on commit it applies, and one that does not parse stays, marked', async () => {
+  // Yew resets an input to its state on every re-render: a setting that reached the state only
+  // on `change` lost what was typed whenever anything re-rendered first (a streaming run does,
+  // ten times a second).
+  const page = await browser.context.newPage();
+  await page.goto(link({ model: storiesUrl(), backend: 'cpu' }));
+  await waitForState(page, ['idle']);
+  await page.locator('details.settings summary').click();
+  const field = (label) => page.getByLabel(label, { exact: true });
+  // Typing without leaving the field: input events, no change event, focus untouched.
+  const typeOnly = (label, value) =>
+    field(label).evaluate((el, v) => {
+      el.value = v;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, value);
+  const commit = (label) => field(label).evaluate((el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+  const typed = { Temperature: '0.35', 'Max tokens': '17', 'Stop strings (comma-separated)': 'The end,' };
+  for (const [label, value] of Object.entries(typed)) await typeOnly(label, value);
+  // Re-render the page without moving focus: tick "Chat" by a dispatched click.
+  await page.getByLabel("Chat (use the model's template)").dispatchEvent('click');
+  await page.getByPlaceholder('System message (optional)').waitFor();
+  for (const [label, value] of Object.entries(typed)) {
+    assert.equal(await field(label).inputValue(), value, `${label} kept what was typed`);
+  }
+  for (const label of Object.keys(typed)) await commit(label);
+  const query = () => new URL(page.url()).searchParams;
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('temperature') === '0.35');
+  assert.equal(query().get('max_tokens'), '17');
+  assert.deepEqual(query().getAll('stop'), ['The end']);
+  assert.equal(await field('Stop strings (comma-separated)').inputValue(), 'The end', 'the committed list is shown as parsed');
+  // A value that does not parse is refused: it stays in the field, marked, and the old one applies.
+  await typeOnly('Seed', '-3');
+  await commit('Seed');
+  assert.equal(await field('Seed').getAttribute('aria-invalid'), 'true');
+  assert.equal(await field('Seed').inputValue(), '-3');
+  assert.equal(query().get('seed'), null, 'the seed stayed the default');
+  await typeOnly('Seed', '7');
+  await commit('Seed');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('seed') === '7');
+  assert.equal(await field('Seed').getAttribute('aria-invalid'), null, 'the mark goes once a value is taken');
+  await page.close();
+});

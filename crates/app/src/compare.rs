@@ -55,6 +55,7 @@ use crate::costs::{
     hosted_sampling, key_storage_name, local_metrics, price_for, privacy_headline, privacy_summary, quick_diff,
     slider_from_volume, tokens_per_request, totals, url_host, volume_from_slider,
 };
+use crate::field::{DraftField, parse_into};
 use crate::format;
 use crate::latest::Latest;
 
@@ -1191,6 +1192,18 @@ pub fn CostPanel(props: &CostProps) -> Html {
             form.set(next);
         })
     };
+    // For DraftFields: `f` takes the typed text and says whether it was taken.
+    let commit = |f: fn(&mut CostForm, &str) -> bool| {
+        let form = form.clone();
+        Callback::from(move |v: String| {
+            let mut next = form.current();
+            let taken = f(&mut next, &v);
+            if taken {
+                form.set(next);
+            }
+            taken
+        })
+    };
     let set_input = |f: fn(&mut CostForm, String)| {
         let form = form.clone();
         Callback::from(move |e: InputEvent| {
@@ -1211,12 +1224,16 @@ pub fn CostPanel(props: &CostProps) -> Html {
     let rate_error = use_state(|| None::<String>);
     let on_rate = {
         let (wb, rate_error) = (workbench.dispatcher(), rate_error.clone());
-        Callback::from(move |e: Event| match ExchangeRate::parse(&input_value(&e)) {
+        Callback::from(move |v: String| match ExchangeRate::parse(&v) {
             Ok(r) => {
                 rate_error.set(None);
                 wb.dispatch(WorkbenchAction::Rate(r));
+                true
             }
-            Err(err) => rate_error.set(Some(err.to_string())),
+            Err(err) => {
+                rate_error.set(Some(err.to_string()));
+                false
+            }
         })
     };
 
@@ -1269,10 +1286,12 @@ pub fn CostPanel(props: &CostProps) -> Html {
             };
             let edit = |output: bool| {
                 let (wb, key) = (workbench.dispatcher(), key.clone());
-                Callback::from(move |ev: Event| {
-                    if let Ok(price) = PricePerMTok::parse(&input_value(&ev)) {
+                Callback::from(move |v: String| match PricePerMTok::parse(&v) {
+                    Ok(price) => {
                         wb.dispatch(WorkbenchAction::EditPrice { provider: key.0.clone(), model: key.1.clone(), output, price });
+                        true
                     }
+                    Err(_) => false,
                 })
             };
             html! {
@@ -1281,13 +1300,13 @@ pub fn CostPanel(props: &CostProps) -> Html {
                         aria-label={format!("Show {} in the projection", e.name)} /></td>
                     <td>{e.provider.clone()}</td>
                     <th scope="row" title={e.model.clone()}>{e.name.clone()}</th>
-                    <td><input class="price-input" type="text" inputmode="decimal" data-testid="price-input"
-                        aria-label={format!("{} input price per million tokens", e.name)}
-                        value={e.input.to_decimal_string()} onchange={edit(false)} /></td>
+                    <td><DraftField class="price-input" inputmode="decimal" testid="price-input"
+                        label={format!("{} input price per million tokens", e.name)}
+                        value={e.input.to_decimal_string()} oncommit={edit(false)} /></td>
                     <td class="num">{e.cached_input.map(|p| p.to_decimal_string()).unwrap_or_else(|| "—".into())}</td>
-                    <td><input class="price-input" type="text" inputmode="decimal" data-testid="price-output"
-                        aria-label={format!("{} output price per million tokens", e.name)}
-                        value={e.output.to_decimal_string()} onchange={edit(true)} /></td>
+                    <td><DraftField class="price-input" inputmode="decimal" testid="price-output"
+                        label={format!("{} output price per million tokens", e.name)}
+                        value={e.output.to_decimal_string()} oncommit={edit(true)} /></td>
                     <td>{e.currency.code()}</td>
                     <td class="num">{e.as_of.clone()}</td>
                     <td class="small">{safe_link(&e.source_url, e.source.clone())}</td>
@@ -1542,7 +1561,7 @@ pub fn CostPanel(props: &CostProps) -> Html {
                     </select>
                 </label>
                 <label class="field inline"><span>{"1 EUR = … USD"}</span>
-                    <input type="text" inputmode="decimal" data-testid="eur-usd-rate" value={rate_text(wb.rate)} onchange={on_rate} />
+                    <DraftField inputmode="decimal" testid="eur-usd-rate" value={rate_text(wb.rate)} oncommit={on_rate} />
                 </label>
                 if let Some(err) = &*rate_error { <p class="error small" role="alert">{err.clone()}</p> }
             </div>
@@ -1603,18 +1622,18 @@ pub fn CostPanel(props: &CostProps) -> Html {
                         oninput={set_input(|f, v| f.volume = volume_from_slider(v.parse().unwrap_or(0)))} />
                 </label>
                 <div class="settings-grid">
-                    <label class="field"><span>{"Requests / month"}</span><input type="text" inputmode="numeric" data-testid="volume" value={f.volume.to_string()}
-                        onchange={set(|f, e| if let Some(v) = costs::parse_count(&input_value(e)) { f.volume = v.max(1) })} /></label>
+                    <label class="field"><span>{"Requests / month"}</span><DraftField inputmode="numeric" testid="volume" value={f.volume.to_string()}
+                        oncommit={commit(|f, v| costs::parse_count(v).map(|v| f.volume = v.max(1)).is_some())} /></label>
                     <label class="field"><span>{format!("Input tokens / request ({derived_from}: {})", derived.input_tokens)}</span>
-                        <input type="text" inputmode="numeric" data-testid="tokens-in" value={usage.input_tokens.to_string()}
-                            onchange={set(|f, e| f.tokens_in = costs::parse_count(&input_value(e)))} /></label>
+                        <DraftField inputmode="numeric" testid="tokens-in" value={usage.input_tokens.to_string()}
+                            oncommit={commit(|f, v| { f.tokens_in = costs::parse_count(v); true })} /></label>
                     <label class="field"><span>{format!("Output tokens / request ({derived_from}: {})", derived.output_tokens)}</span>
-                        <input type="text" inputmode="numeric" data-testid="tokens-out" value={usage.output_tokens.to_string()}
-                            onchange={set(|f, e| f.tokens_out = costs::parse_count(&input_value(e)))} /></label>
-                    <label class="field"><span>{"Horizon (months)"}</span><input type="number" min="1" max="600" data-testid="horizon" value={f.horizon.to_string()}
-                        onchange={set(|f, e| if let Ok(v) = input_value(e).trim().parse::<u32>() { f.horizon = v.clamp(1, 600) })} /></label>
+                        <DraftField inputmode="numeric" testid="tokens-out" value={usage.output_tokens.to_string()}
+                            oncommit={commit(|f, v| { f.tokens_out = costs::parse_count(v); true })} /></label>
+                    <label class="field"><span>{"Horizon (months)"}</span><DraftField kind="number" min="1" max="600" testid="horizon" value={f.horizon.to_string()}
+                        oncommit={commit(|f, v| { let taken = parse_into(&mut f.horizon, v); f.horizon = f.horizon.clamp(1, 600); taken })} /></label>
                     <label class="field"><span>{"API price change / year (%)"}</span><input type="text" inputmode="decimal" data-testid="price-change" value={f.price_change.clone()}
-                        onchange={set(|f, e| f.price_change = input_value(e))} /></label>
+                        oninput={set_input(|f, v| f.price_change = v)} /></label>
                     <label class="field"><span>{"Applied"}</span>
                         <select data-testid="compounding" onchange={set(|f, e| f.compounding = if select_value(e) == "monthly" { Compounding::Monthly } else { Compounding::Yearly })}>
                             <option value="yearly" selected={f.compounding == Compounding::Yearly}>{"once a year"}</option>
@@ -1628,7 +1647,7 @@ pub fn CostPanel(props: &CostProps) -> Html {
                     if f.energy_on {
                         <div class="settings-grid">
                             <label class="field"><span>{"Extra power (W)"}</span><input type="number" min="0" data-testid="energy-watts" value={f.energy_watts.clone()} oninput={set_input(|f, v| f.energy_watts = v)} /></label>
-                            <label class="field"><span>{format!("Electricity {sym}/kWh")}</span><input type="text" inputmode="decimal" data-testid="energy-kwh" value={f.energy_kwh.clone()} onchange={set(|f, e| f.energy_kwh = input_value(e))} /></label>
+                            <label class="field"><span>{format!("Electricity {sym}/kWh")}</span><input type="text" inputmode="decimal" data-testid="energy-kwh" value={f.energy_kwh.clone()} oninput={set_input(|f, v| f.energy_kwh = v)} /></label>
                             <p class="muted small">{format!("Time per request: {} (the local run's total time).", format::duration_ms(local_ms))}</p>
                         </div>
                     }
@@ -1643,16 +1662,16 @@ pub fn CostPanel(props: &CostProps) -> Html {
                                     <option value="purchase" selected={f.server_mode == ServerMode::Purchase}>{"bought hardware"}</option>
                                 </select></label>
                             if f.server_mode == ServerMode::Rental {
-                                <label class="field"><span>{format!("{sym} per server-hour")}</span><input type="text" inputmode="decimal" data-testid="server-hourly" value={f.server_hourly.clone()} onchange={set(|f, e| f.server_hourly = input_value(e))} /></label>
+                                <label class="field"><span>{format!("{sym} per server-hour")}</span><input type="text" inputmode="decimal" data-testid="server-hourly" value={f.server_hourly.clone()} oninput={set_input(|f, v| f.server_hourly = v)} /></label>
                             } else {
-                                <label class="field"><span>{format!("{sym} per server")}</span><input type="text" inputmode="decimal" data-testid="server-price" value={f.server_price.clone()} onchange={set(|f, e| f.server_price = input_value(e))} /></label>
-                                <label class="field"><span>{"Amortised over (months)"}</span><input type="number" min="0" data-testid="server-amortisation" value={f.server_amortisation.clone()} onchange={set(|f, e| f.server_amortisation = input_value(e))} /></label>
-                                <label class="field"><span>{"Power (W)"}</span><input type="number" min="0" data-testid="server-watts" value={f.server_watts.clone()} onchange={set(|f, e| f.server_watts = input_value(e))} /></label>
-                                <label class="field"><span>{format!("Electricity {sym}/kWh")}</span><input type="text" inputmode="decimal" data-testid="server-kwh" value={f.server_kwh.clone()} onchange={set(|f, e| f.server_kwh = input_value(e))} /></label>
+                                <label class="field"><span>{format!("{sym} per server")}</span><input type="text" inputmode="decimal" data-testid="server-price" value={f.server_price.clone()} oninput={set_input(|f, v| f.server_price = v)} /></label>
+                                <label class="field"><span>{"Amortised over (months)"}</span><input type="number" min="0" data-testid="server-amortisation" value={f.server_amortisation.clone()} oninput={set_input(|f, v| f.server_amortisation = v)} /></label>
+                                <label class="field"><span>{"Power (W)"}</span><input type="number" min="0" data-testid="server-watts" value={f.server_watts.clone()} oninput={set_input(|f, v| f.server_watts = v)} /></label>
+                                <label class="field"><span>{format!("Electricity {sym}/kWh")}</span><input type="text" inputmode="decimal" data-testid="server-kwh" value={f.server_kwh.clone()} oninput={set_input(|f, v| f.server_kwh = v)} /></label>
                             }
-                            <label class="field"><span>{"Utilisation (%)"}</span><input type="number" min="1" max="100" data-testid="server-utilisation" value={f.server_utilisation.clone()} onchange={set(|f, e| f.server_utilisation = input_value(e))} /></label>
-                            <label class="field"><span>{"Throughput (output tok/s, all requests)"}</span><input type="number" min="1" data-testid="server-throughput" value={f.server_throughput.clone()} onchange={set(|f, e| f.server_throughput = input_value(e))} /></label>
-                            <label class="field"><span>{format!("Running cost {sym}/month")}</span><input type="text" inputmode="decimal" data-testid="server-ops" value={f.server_ops.clone()} onchange={set(|f, e| f.server_ops = input_value(e))} /></label>
+                            <label class="field"><span>{"Utilisation (%)"}</span><input type="number" min="1" max="100" data-testid="server-utilisation" value={f.server_utilisation.clone()} oninput={set_input(|f, v| f.server_utilisation = v)} /></label>
+                            <label class="field"><span>{"Throughput (output tok/s, all requests)"}</span><input type="number" min="1" data-testid="server-throughput" value={f.server_throughput.clone()} oninput={set_input(|f, v| f.server_throughput = v)} /></label>
+                            <label class="field"><span>{format!("Running cost {sym}/month")}</span><input type="text" inputmode="decimal" data-testid="server-ops" value={f.server_ops.clone()} oninput={set_input(|f, v| f.server_ops = v)} /></label>
                         </div>
                         if let Some(c) = capacity { <p class="muted small">{c}</p> }
                     }

@@ -9,6 +9,8 @@ pub mod pane;
 pub mod settings;
 
 #[cfg(target_arch = "wasm32")]
+pub mod field;
+#[cfg(target_arch = "wasm32")]
 pub mod latest;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;

@@ -17,6 +17,7 @@ use yew::prelude::*;
 
 use crate::compare::{ComparePanel, CostPanel, PrivacyLog, WorkbenchProvider};
 use crate::costs::{self, ApiChoice, LocalResult};
+use crate::field::{DraftField, parse_into};
 use crate::format;
 use crate::latest::Latest;
 use crate::pane::{LocalPane, PaneStatus};
@@ -389,10 +390,6 @@ fn spawn_worker(rt: Rc<RefCell<Runtime>>, sinks: Sinks, settings: Rc<RefCell<Run
     rt.borrow_mut().worker = Some(worker);
 }
 
-fn input_value(e: &web_sys::Event) -> String {
-    e.target_unchecked_into::<HtmlInputElement>().value()
-}
-
 #[component]
 fn App() -> Html {
     let pairs = use_memo((), |_| query_pairs());
@@ -442,12 +439,16 @@ fn App() -> Html {
         });
     }
 
-    let update = |f: fn(&mut RunSettings, String)| {
+    // Setting fields are DraftFields: `f` takes the typed text and says whether it was taken.
+    let update = |f: fn(&mut RunSettings, &str) -> bool| {
         let settings = settings.clone();
-        Callback::from(move |e: web_sys::Event| {
+        Callback::from(move |v: String| {
             let mut s = settings.current();
-            f(&mut s, input_value(&e));
-            settings.set(s);
+            let taken = f(&mut s, &v);
+            if taken {
+                settings.set(s);
+            }
+            taken
         })
     };
     let on_prompt = {
@@ -474,16 +475,17 @@ fn App() -> Html {
     };
     let on_url = {
         let (settings, rt, local_name) = (settings.clone(), rt.clone(), local_name.clone());
-        Callback::from(move |e: web_sys::Event| {
-            let v = input_value(&e).trim().to_string();
+        Callback::from(move |v: String| {
+            let v = v.trim().to_string();
             if v.is_empty() {
-                return;
+                return true;
             }
             rt.borrow_mut().local_file = None;
             local_name.set(None);
             let mut s = settings.current();
             s.model = v;
             settings.set(s);
+            true
         })
     };
     let take_file = {
@@ -753,8 +755,8 @@ fn App() -> Html {
                     {model_detail}
                     <label class="field">
                         <span>{"Or any GGUF by URL"}</span>
-                        <input type="url" placeholder="https://huggingface.co/…/resolve/main/model.gguf"
-                            value={if in_catalog { String::new() } else { s.model.clone() }} onchange={on_url} />
+                        <DraftField kind="url" testid="model-url" placeholder="https://huggingface.co/…/resolve/main/model.gguf"
+                            value={if in_catalog { String::new() } else { s.model.clone() }} oncommit={on_url} />
                     </label>
                     <label class="field drop">
                         <span>{"Or a file on this device (pick or drop it here; it never leaves the browser)"}</span>
@@ -786,21 +788,25 @@ fn App() -> Html {
                     <div class="row wrap">
                         <label class="check"><input type="checkbox" checked={s.chat} onchange={on_chat} />{" Chat (use the model's template)"}</label>
                         if s.chat {
-                            <input class="grow" type="text" placeholder="System message (optional)" value={s.system.clone()}
-                                onchange={update(|s, v| s.system = v)} />
+                            <DraftField class="grow" testid="system" placeholder="System message (optional)" value={s.system.clone()}
+                                oncommit={update(|s, v| { s.system = v.to_string(); true })} />
                         }
                     </div>
                     <details class="settings">
                         <summary>{"Sampling"}</summary>
                         <div class="settings-grid">
-                            <label class="field"><span>{"Temperature"}</span><input type="number" min="0" max="2" step="0.05" value={s.sampling.temperature.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse() { s.sampling.temperature = x })} /></label>
-                            <label class="field"><span>{"Top-k"}</span><input type="number" min="0" step="1" value={s.sampling.top_k.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse() { s.sampling.top_k = x })} /></label>
-                            <label class="field"><span>{"Top-p"}</span><input type="number" min="0" max="1" step="0.01" value={s.sampling.top_p.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse() { s.sampling.top_p = x })} /></label>
-                            <label class="field"><span>{"Min-p"}</span><input type="number" min="0" max="1" step="0.01" value={s.sampling.min_p.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse() { s.sampling.min_p = x })} /></label>
-                            <label class="field"><span>{"Repeat penalty"}</span><input type="number" min="0.5" max="2" step="0.05" value={s.sampling.repeat_penalty.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse() { s.sampling.repeat_penalty = x })} /></label>
-                            <label class="field"><span>{"Seed"}</span><input type="number" min="0" step="1" value={s.sampling.seed.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse() { s.sampling.seed = x })} /></label>
-                            <label class="field"><span>{"Max tokens"}</span><input type="number" min="1" step="1" value={s.max_tokens.to_string()} onchange={update(|s, v| if let Ok(x) = v.parse::<usize>() { s.max_tokens = x.clamp(1, crate::settings::MAX_TOKENS_LIMIT) })} /></label>
-                            <label class="field"><span>{"Stop strings (comma-separated)"}</span><input type="text" value={s.stop.join(",")} onchange={update(|s, v| s.stop = v.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect())} /></label>
+                            <label class="field"><span>{"Temperature"}</span><DraftField kind="number" testid="temperature" min="0" max="2" step="0.05" value={s.sampling.temperature.to_string()} oncommit={update(|s, v| parse_into(&mut s.sampling.temperature, v))} /></label>
+                            <label class="field"><span>{"Top-k"}</span><DraftField kind="number" testid="top-k" min="0" step="1" value={s.sampling.top_k.to_string()} oncommit={update(|s, v| parse_into(&mut s.sampling.top_k, v))} /></label>
+                            <label class="field"><span>{"Top-p"}</span><DraftField kind="number" testid="top-p" min="0" max="1" step="0.01" value={s.sampling.top_p.to_string()} oncommit={update(|s, v| parse_into(&mut s.sampling.top_p, v))} /></label>
+                            <label class="field"><span>{"Min-p"}</span><DraftField kind="number" testid="min-p" min="0" max="1" step="0.01" value={s.sampling.min_p.to_string()} oncommit={update(|s, v| parse_into(&mut s.sampling.min_p, v))} /></label>
+                            <label class="field"><span>{"Repeat penalty"}</span><DraftField kind="number" testid="repeat-penalty" min="0.5" max="2" step="0.05" value={s.sampling.repeat_penalty.to_string()} oncommit={update(|s, v| parse_into(&mut s.sampling.repeat_penalty, v))} /></label>
+                            <label class="field"><span>{"Seed"}</span><DraftField kind="number" testid="seed" min="0" step="1" value={s.sampling.seed.to_string()} oncommit={update(|s, v| parse_into(&mut s.sampling.seed, v))} /></label>
+                            <label class="field"><span>{"Max tokens"}</span><DraftField kind="number" testid="max-tokens" min="1" step="1" value={s.max_tokens.to_string()} oncommit={update(|s, v| {
+                                let taken = parse_into(&mut s.max_tokens, v);
+                                s.max_tokens = s.max_tokens.clamp(1, crate::settings::MAX_TOKENS_LIMIT);
+                                taken
+                            })} /></label>
+                            <label class="field"><span>{"Stop strings (comma-separated)"}</span><DraftField testid="stop" value={s.stop.join(",")} oncommit={update(|s, v| { s.stop = v.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect(); true })} /></label>
                         </div>
                     </details>
                     <div class="row">
