@@ -242,18 +242,25 @@ def write_chart(path, chart):
               ("wllama 2", 1, "Chromium", "wllama 2.3.1", "#6f42c1"),
               ("wllama 3", 1, "Chromium", "wllama 3.8.1", "#b392f0")]
     bar_h, gap, left, width = 14, 22, 170, 520
-    vmax = 1.0
-    for _, rows, roof in chart:
-        for r in rows:
-            if r["dec"]:
-                vmax = max(vmax, r["dec"])
-        if roof:
-            vmax = max(vmax, roof)
-    scale = width / vmax
+    # One scale per model shape (smol135, tiny1b): a 1B model decodes ~8x slower than a 135M
+    # one, and on a shared scale its bars would be slivers.
+    shape = lambda name: name.split("-")[0]
+    vmax = {}
+    for name, rows, roof in chart:
+        for v in [r["dec"] for r in rows if r["dec"]] + ([roof] if roof else []):
+            vmax[shape(name)] = max(vmax.get(shape(name), 1.0), v)
     y = 40
     parts = []
+    if len(vmax) > 1:
+        parts.append('<text x="10" y="38" font-size="12" fill="#555">Each model shape has its own scale '
+                     '(given at the right of each group).</text>')
+        y = 54
     for name, rows, roof in chart:
+        scale = width / vmax.get(shape(name), 1.0)
         parts.append(f'<text x="10" y="{y + 10}" font-weight="bold">{name}</text>')
+        if len(vmax) > 1:
+            parts.append(f'<text x="{left + width + 70}" y="{y + 10}" text-anchor="end" font-size="11" fill="#555">'
+                         f'{shape(name)} scale: 0–{vmax[shape(name)]:.0f} tok/s</text>')
         y0 = y + 18
         for eng, th, where, label, color in series:
             r = next((r for r in rows if r["engine"].startswith(eng) and r["threads"] == th and r["where"] == where), None)

@@ -23,6 +23,22 @@ mod x86;
 
 pub use act::{Q8Block, Q8KBlock, quantize_q8_0, quantize_q8_k};
 
+/// How a matrix is held: the choices that differ between targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Storage {
+    /// Q5_0's layout.
+    pub q5: Q5Storage,
+    /// Q4_K's and Q6_K's layout.
+    pub k: KStorage,
+}
+
+impl Storage {
+    /// This target's choices (see [`Q5Storage::for_target`], [`KStorage::for_target`]).
+    pub const fn for_target() -> Self {
+        Self { q5: Q5Storage::for_target(), k: KStorage::for_target() }
+    }
+}
+
 /// A ggml block type this crate multiplies with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum QType {
@@ -101,6 +117,24 @@ impl Q5Storage {
     }
 }
 
+/// How a Q4_K or Q6_K matrix is held (Q5_K always keeps ggml's rows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KStorage {
+    /// ggml's rows of blocks, as in the file. AVX2's kernels read them as they are.
+    Rows,
+    /// Groups of four rows with the sub-block scales decoded at load (see `packed`): one load
+    /// of activations and one vector of scale arithmetic serve four rows. simd128 unpacked the
+    /// 6-bit scales per row and block and ran Q4_K at half Q4_0's speed, so wasm32 groups them.
+    Groups,
+}
+
+impl KStorage {
+    /// This target's choice: [`Self::Groups`] on wasm32, [`Self::Rows`] elsewhere.
+    pub const fn for_target() -> Self {
+        if cfg!(target_arch = "wasm32") { Self::Groups } else { Self::Rows }
+    }
+}
+
 /// Why a matrix or a product was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum QError {
@@ -176,12 +210,15 @@ pub fn simd_name() -> &'static str {
 
 /// A weight matrix `[rows, cols]` (rows are outputs) in ggml blocks, multiplied as `x · Wᵀ`.
 /// Q4_0, Q5_0 and Q8_0 are repacked on construction (groups of four rows, f32 scales; see
-/// the `packed` module); K-quants keep ggml's layout.
+/// the `packed` module); K-quants keep ggml's layout or are grouped too ([`KStorage`]).
 #[derive(Clone, Debug)]
 pub struct QMatrix {
     ty: QType,
     /// The type whose layout and kernels hold the data: `ty`, or Q8_0 for widened Q5_0.
     layout: QType,
+    /// Whether the data is in groups of four rows (the 32-wide types always; K-quants per
+    /// [`KStorage`]).
+    grouped: bool,
     rows: usize,
     cols: usize,
     data: Vec<u8>,
@@ -195,20 +232,25 @@ type DotGroup2 = fn(&[u8], &[Q8Block], &[Q8Block]) -> [[f32; 4]; 2];
 type DotK = fn(&[u8], &[Q8KBlock]) -> f32;
 /// The same against two activation rows, unpacking the weights once (prompt prefill).
 type DotK2 = fn(&[u8], &[Q8KBlock], &[Q8KBlock]) -> [f32; 2];
+/// Four rows of grouped K-quant blocks against one activation row.
+type DotKGroup = fn(&[u8], &[Q8KBlock]) -> [f32; 4];
+/// The same against two activation rows.
+type DotKGroup2 = fn(&[u8], &[Q8KBlock], &[Q8KBlock]) -> [[f32; 4]; 2];
 
 enum Dot {
     Group(DotGroup, Option<DotGroup2>),
     K(DotK, Option<DotK2>),
+    KGroup(DotKGroup, Option<DotKGroup2>),
 }
 
 impl QMatrix {
-    /// Wraps a matrix's blocks, checking the size (Q5_0 held as [`Q5Storage::for_target`]).
+    /// Wraps a matrix's blocks, checking the size (held as [`Storage::for_target`]).
     pub fn new(ty: QType, rows: usize, cols: usize, data: Vec<u8>) -> Result<Self, QError> {
-        Self::with_q5_storage(ty, rows, cols, data, Q5Storage::for_target())
+        Self::with_storage(ty, rows, cols, data, Storage::for_target())
     }
 
-    /// [`Self::new`] with a chosen Q5_0 storage (tests check both on every target).
-    pub fn with_q5_storage(ty: QType, rows: usize, cols: usize, data: Vec<u8>, q5: Q5Storage) -> Result<Self, QError> {
+    /// [`Self::new`] with a chosen storage (tests check every one on every target).
+    pub fn with_storage(ty: QType, rows: usize, cols: usize, data: Vec<u8>, storage: Storage) -> Result<Self, QError> {
         if cols == 0 || !cols.is_multiple_of(ty.block_elems()) {
             return Err(QError::RaggedRow { ty: ty.name(), cols, block: ty.block_elems() });
         }
@@ -216,10 +258,16 @@ impl QMatrix {
         if data.len() != expected {
             return Err(QError::Size { ty: ty.name(), rows, cols, expected, found: data.len() });
         }
-        let layout = if ty == QType::Q5_0 && q5 == Q5Storage::Bytes { QType::Q8_0 } else { ty };
-        let data =
-            if packed::is_packed(ty) { packed::pack(ty, layout, rows, cols / ty.block_elems(), &data) } else { data };
-        Ok(Self { ty, layout, rows, cols, data })
+        let layout = if ty == QType::Q5_0 && storage.q5 == Q5Storage::Bytes { QType::Q8_0 } else { ty };
+        let nb = cols / ty.block_elems();
+        let (grouped, data) = if !ty.uses_q8k() {
+            (true, packed::pack(ty, layout, rows, nb, &data))
+        } else if storage.k == KStorage::Groups && packed::can_group(ty) {
+            (true, packed::pack_k(ty, rows, nb, &data))
+        } else {
+            (false, data)
+        };
+        Ok(Self { ty, layout, grouped, rows, cols, data })
     }
 
     /// The block type.
@@ -237,22 +285,18 @@ impl QMatrix {
         self.cols
     }
 
-    /// Bytes held (repacked types hold f32 scales and pad the last group of rows).
+    /// Bytes held (grouped types hold f32 scales and pad the last group of rows).
     pub fn bytes(&self) -> usize {
         self.data.len()
     }
 
-    /// Bytes of one K-quant row, or of one group of four repacked rows.
+    /// Bytes of one K-quant row, or of one group of four grouped rows.
     fn stride(&self) -> usize {
         let nb = self.cols / self.ty.block_elems();
-        if packed::is_packed(self.layout) {
-            nb * packed::group_block_bytes(self.layout)
-        } else {
-            nb * self.ty.block_bytes()
-        }
+        if self.grouped { nb * packed::group_block_bytes(self.layout) } else { nb * self.ty.block_bytes() }
     }
 
-    /// Row `r` of a K-quant matrix, or group `r` of a repacked one.
+    /// Row `r` of a K-quant matrix in rows, or group `r` of a grouped one.
     fn row(&self, r: usize) -> &[u8] {
         let s = self.stride();
         &self.data[r * s..(r + 1) * s]
@@ -266,7 +310,9 @@ impl QMatrix {
         if out.len() != self.cols {
             return Err(QError::Buffers { n: 1, rows: self.rows, cols: self.cols, input: 0, output: out.len() });
         }
-        if packed::is_packed(self.layout) {
+        if self.grouped && self.ty.uses_q8k() {
+            reference::dequantize_k_groups(self.ty, self.row(r / packed::G), r % packed::G, out);
+        } else if self.grouped {
             reference::dequantize_packed(self.layout, self.row(r / packed::G), r % packed::G, out);
         } else {
             reference::dequantize_k(self.ty, self.row(r), out);
@@ -274,19 +320,25 @@ impl QMatrix {
         Ok(())
     }
 
-    /// This machine's SIMD kernels for the type, if it has them.
+    /// This machine's SIMD kernels for the type as it is held, if it has them.
     fn simd_dot(&self) -> Option<Dot> {
         #[cfg(target_arch = "x86_64")]
-        return x86::dot(self.layout);
+        let dot = x86::dot(self.layout);
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        return wasm::dot(self.layout);
-        #[allow(unreachable_code)]
-        None
+        let dot = wasm::dot(self.layout);
+        #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
+        let dot: Option<Dot> = None;
+        // A kernel for K-quant rows cannot read groups, nor the reverse.
+        dot.filter(|d| match d {
+            Dot::K(..) => !self.grouped,
+            Dot::KGroup(..) => self.grouped,
+            Dot::Group(..) => true,
+        })
     }
 
     fn dot(&self, kernel: Kernel) -> Dot {
         let simd = if kernel == Kernel::Best { self.simd_dot() } else { None };
-        simd.unwrap_or_else(|| reference::dot(self.layout))
+        simd.unwrap_or_else(|| reference::dot(self.layout, self.grouped && self.ty.uses_q8k()))
     }
 
     /// Whether [`Kernel::Best`] has a SIMD implementation for this type here.
@@ -314,19 +366,14 @@ impl QMatrix {
                 for row in x.chunks_exact(self.cols) {
                     quantize_q8_0(row, &mut acts);
                 }
-                let act = |t: usize| &acts[t * nb..(t + 1) * nb];
-                self.run_units(packed::G, n, y, |g, t, out: &mut [f32]| match f2 {
-                    Some(f2) if out.len() >= 2 * packed::G => {
-                        let [a, b] = f2(self.row(g), act(t), act(t + 1));
-                        out[..packed::G].copy_from_slice(&a);
-                        out[packed::G..2 * packed::G].copy_from_slice(&b);
-                        2
-                    }
-                    _ => {
-                        out[..packed::G].copy_from_slice(&f(self.row(g), act(t)));
-                        1
-                    }
-                });
+                self.run_groups(&acts, nb, n, y, f, f2);
+            }
+            Dot::KGroup(f, f2) => {
+                let mut acts = Vec::with_capacity(n * nb);
+                for row in x.chunks_exact(self.cols) {
+                    quantize_q8_k(row, &mut acts);
+                }
+                self.run_groups(&acts, nb, n, y, f, f2);
             }
             Dot::K(f, f2) => {
                 let mut acts = Vec::with_capacity(n * nb);
@@ -351,6 +398,33 @@ impl QMatrix {
 }
 
 impl QMatrix {
+    /// [`Self::run_units`] over groups of four rows, with kernels for one activation row (`f`)
+    /// and, when there is one, for two (`f2`); `acts` holds `nb` blocks per activation row.
+    #[allow(clippy::type_complexity)]
+    fn run_groups<A: Sync>(
+        &self,
+        acts: &[A],
+        nb: usize,
+        n: usize,
+        y: &mut [f32],
+        f: fn(&[u8], &[A]) -> [f32; 4],
+        f2: Option<fn(&[u8], &[A], &[A]) -> [[f32; 4]; 2]>,
+    ) {
+        let act = |t: usize| &acts[t * nb..(t + 1) * nb];
+        self.run_units(packed::G, n, y, |g, t, out: &mut [f32]| match f2 {
+            Some(f2) if out.len() >= 2 * packed::G => {
+                let [a, b] = f2(self.row(g), act(t), act(t + 1));
+                out[..packed::G].copy_from_slice(&a);
+                out[packed::G..2 * packed::G].copy_from_slice(&b);
+                2
+            }
+            _ => {
+                out[..packed::G].copy_from_slice(&f(self.row(g), act(t)));
+                1
+            }
+        });
+    }
+
     /// Fills `y[t * rows + r]` by units of `unit` weight rows (4 for the repacked types, 1 for
     /// K-quants): `f(u, t, out)` writes the outputs of unit `u` for activation rows `t`,
     /// `t + 1`, … into `out` (room for the rows left, `unit` values per row) and says how many

@@ -12,6 +12,15 @@
 //!
 //! Q5_0 may instead be held widened ([`crate::Q5Storage::Bytes`]): its values, offset removed,
 //! as signed bytes in Q8_0's layout, so Q8_0's kernels serve it.
+//!
+//! Q4_K and Q6_K may be grouped too ([`crate::KStorage::Groups`], wasm32's choice), with their
+//! sub-block scales decoded once at load, so a kernel vectorizes the scale arithmetic over the
+//! four rows instead of unpacking 6-bit fields per row and block:
+//! - Q4_K: `[4 × f32 d] [4 × f32 dmin] [8 sub-blocks × 4 rows u8 scale] [8 × 4 u8 min]`
+//!   `[4 × 128 nibble bytes]` (608 bytes for 4 × 256 values; ggml's rows take 576);
+//! - Q6_K: `[4 × f32 d] [16 sub-blocks × 4 rows i8 scale] [4 × 256 values]`, the values
+//!   offset removed as signed bytes (1104 bytes; ggml's rows take 840): simd128 spent twice
+//!   Q4_K's instructions per value rebuilding 6-bit values, and bytes need three.
 
 use half::f16;
 
@@ -26,13 +35,75 @@ pub(crate) const fn group_block_bytes(ty: QType) -> usize {
         QType::Q4_0 => 16 + 64,
         QType::Q5_0 => 16 + 16 + 64,
         QType::Q8_0 => 16 + 128,
-        QType::Q4K | QType::Q5K | QType::Q6K => 0,
+        QType::Q4K => K4_QS + 4 * 128,
+        QType::Q6K => K6_Q + 4 * 256,
+        QType::Q5K => 0,
     }
 }
 
-/// Whether a type is stored repacked.
-pub(crate) const fn is_packed(ty: QType) -> bool {
+/// Where a grouped Q4_K block's mins and nibbles start.
+const K4_MINS: usize = 32 + 32;
+pub(crate) const K4_QS: usize = K4_MINS + 32;
+/// Where a grouped Q6_K block's values start (after d and the scales).
+pub(crate) const K6_Q: usize = 16 + 64;
+
+/// Whether a type can be held in groups of four rows (Q5_K cannot).
+pub(crate) const fn can_group(ty: QType) -> bool {
     group_block_bytes(ty) != 0
+}
+
+/// Repacks `rows` rows of Q4_K or Q6_K blocks (`nb` each) into groups of four rows.
+pub(crate) fn pack_k(ty: QType, rows: usize, nb: usize, data: &[u8]) -> Vec<u8> {
+    let (bb, gbb) = (ty.block_bytes(), group_block_bytes(ty));
+    let mut out = vec![0u8; rows.div_ceil(G) * nb * gbb];
+    for r in 0..rows {
+        let (g, k) = (r / G, r % G);
+        for b in 0..nb {
+            let src = &data[(r * nb + b) * bb..(r * nb + b + 1) * bb];
+            let dst = &mut out[(g * nb + b) * gbb..(g * nb + b + 1) * gbb];
+            match ty {
+                QType::Q4K => {
+                    let (d, dmin) = (crate::reference::f16_at(src, 0), crate::reference::f16_at(src, 2));
+                    dst[4 * k..4 * k + 4].copy_from_slice(&d.to_le_bytes());
+                    dst[16 + 4 * k..20 + 4 * k].copy_from_slice(&dmin.to_le_bytes());
+                    for s in 0..8 {
+                        let (sc, m) = crate::reference::scale_min_k4(s, &src[4..16]);
+                        dst[32 + 4 * s + k] = sc;
+                        dst[K4_MINS + 4 * s + k] = m;
+                    }
+                    dst[K4_QS + 128 * k..K4_QS + 128 * (k + 1)].copy_from_slice(&src[16..144]);
+                }
+                QType::Q6K => {
+                    dst[4 * k..4 * k + 4].copy_from_slice(&crate::reference::f16_at(src, 208).to_le_bytes());
+                    for s in 0..16 {
+                        dst[16 + 4 * s + k] = src[192 + s];
+                    }
+                    let v = crate::reference::q6_k_values(src);
+                    dst[K6_Q + 256 * k..K6_Q + 256 * (k + 1)].iter_mut().zip(v).for_each(|(d, v)| *d = v as u8);
+                }
+                _ => unreachable!("only Q4_K and Q6_K are grouped"),
+            }
+        }
+    }
+    out
+}
+
+/// Row `k` of a grouped Q4_K block: d, dmin, the 8 scales and mins, the 128 nibble bytes.
+pub(crate) fn k4_block(gb: &[u8], k: usize) -> (f32, f32, [u8; 8], [u8; 8], &[u8]) {
+    let f = |at: usize| f32::from_le_bytes([gb[at], gb[at + 1], gb[at + 2], gb[at + 3]]);
+    (
+        f(4 * k),
+        f(16 + 4 * k),
+        std::array::from_fn(|s| gb[32 + 4 * s + k]),
+        std::array::from_fn(|s| gb[K4_MINS + 4 * s + k]),
+        &gb[K4_QS + 128 * k..K4_QS + 128 * (k + 1)],
+    )
+}
+
+/// Row `k` of a grouped Q6_K block: d, the 16 scales, the 256 values (offset removed).
+pub(crate) fn k6_block(gb: &[u8], k: usize) -> (f32, [i8; 16], [i8; 256]) {
+    let d = f32::from_le_bytes([gb[4 * k], gb[4 * k + 1], gb[4 * k + 2], gb[4 * k + 3]]);
+    (d, std::array::from_fn(|s| gb[16 + 4 * s + k] as i8), std::array::from_fn(|j| gb[K6_Q + 256 * k + j] as i8))
 }
 
 /// Repacks `rows` rows of ggml `ty` blocks (`nb` blocks each) into the group layout of
@@ -61,7 +132,7 @@ pub(crate) fn pack(ty: QType, layout: QType, rows: usize, nb: usize, data: &[u8]
                     dst[32 + 16 * k..48 + 16 * k].copy_from_slice(&src[6..22]);
                 }
                 (QType::Q8_0, _) => dst[16 + 32 * k..48 + 32 * k].copy_from_slice(&src[2..34]),
-                (QType::Q4K | QType::Q5K | QType::Q6K, _) => unreachable!("K-quants are not repacked"),
+                (QType::Q4K | QType::Q5K | QType::Q6K, _) => unreachable!("K-quants are grouped by `pack_k`"),
             }
         }
     }

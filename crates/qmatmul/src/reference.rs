@@ -4,17 +4,20 @@
 use half::f16;
 
 use crate::act::{Q8Block, Q8KBlock};
-use crate::packed::{block_values, group_block_bytes};
+use crate::packed::{block_values, group_block_bytes, k4_block, k6_block};
 use crate::{Dot, QType};
 
-pub(crate) fn dot(ty: QType) -> Dot {
-    match ty {
-        QType::Q4_0 => Dot::Group(dot_q4_0, None),
-        QType::Q5_0 => Dot::Group(dot_q5_0, None),
-        QType::Q8_0 => Dot::Group(dot_q8_0, None),
-        QType::Q4K => Dot::K(dot_q4_k, None),
-        QType::Q5K => Dot::K(dot_q5_k, None),
-        QType::Q6K => Dot::K(dot_q6_k, None),
+/// The scalar kernels for data held as `ty` (`k_groups`: K-quants in groups of four rows).
+pub(crate) fn dot(ty: QType, k_groups: bool) -> Dot {
+    match (ty, k_groups) {
+        (QType::Q4_0, _) => Dot::Group(dot_q4_0, None),
+        (QType::Q5_0, _) => Dot::Group(dot_q5_0, None),
+        (QType::Q8_0, _) => Dot::Group(dot_q8_0, None),
+        (QType::Q4K, false) => Dot::K(dot_q4_k, None),
+        (QType::Q4K, true) => Dot::KGroup(dot_q4_k_groups, None),
+        (QType::Q5K, _) => Dot::K(dot_q5_k, None),
+        (QType::Q6K, false) => Dot::K(dot_q6_k, None),
+        (QType::Q6K, true) => Dot::KGroup(dot_q6_k_groups, None),
     }
 }
 
@@ -55,18 +58,27 @@ pub fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
 
 /// The 256 unsigned values of a Q4_K (`bits5 = false`) or Q5_K block, in order.
 pub fn k_values(b: &[u8], bits5: bool) -> [u8; 256] {
-    let (qh, qs) = if bits5 { (&b[16..48], &b[48..176]) } else { (&b[0..0], &b[16..144]) };
+    if !bits5 {
+        return nibble_values(&b[16..144]);
+    }
+    let (qh, mut v) = (&b[16..48], nibble_values(&b[48..176]));
+    for c in 0..4 {
+        for l in 0..32 {
+            v[64 * c + l] |= ((qh[l] >> (2 * c)) & 1) << 4;
+            v[64 * c + 32 + l] |= ((qh[l] >> (2 * c + 1)) & 1) << 4;
+        }
+    }
+    v
+}
+
+/// The 256 values of Q4_K's 128 nibble bytes: each 32 bytes hold 32 values in their low
+/// nibbles, then the next 32 in their high ones.
+fn nibble_values(qs: &[u8]) -> [u8; 256] {
     let mut v = [0u8; 256];
     for c in 0..4 {
         for l in 0..32 {
-            let q = qs[32 * c + l];
-            let (mut lo, mut hi) = (q & 0x0F, q >> 4);
-            if bits5 {
-                lo |= ((qh[l] >> (2 * c)) & 1) << 4;
-                hi |= ((qh[l] >> (2 * c + 1)) & 1) << 4;
-            }
-            v[64 * c + l] = lo;
-            v[64 * c + 32 + l] = hi;
+            v[64 * c + l] = qs[32 * c + l] & 0x0F;
+            v[64 * c + 32 + l] = qs[32 * c + l] >> 4;
         }
     }
     v
@@ -118,22 +130,40 @@ fn dot_q8_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
     dot_group(QType::Q8_0, g, a)
 }
 
+/// A Q4_K/Q5_K block's integer sums against activations: values times scales, and mins
+/// times the activation sums.
+fn k4_sums(v: &[u8; 256], sc: &[u8; 8], m: &[u8; 8], y: &Q8KBlock) -> (i32, i32) {
+    let (mut sumi, mut mins) = (0i32, 0i32);
+    for j in 0..8 {
+        let s: i32 = (0..32).map(|l| i32::from(v[32 * j + l]) * i32::from(y.qs[32 * j + l])).sum();
+        sumi += i32::from(sc[j]) * s;
+        mins += i32::from(m[j]) * (i32::from(y.bsums[2 * j]) + i32::from(y.bsums[2 * j + 1]));
+    }
+    (sumi, mins)
+}
+
 fn dot_k4(w: &[u8], a: &[Q8KBlock], bits5: bool) -> f32 {
     let bytes = if bits5 { 176 } else { 144 };
     let mut sum = 0.0f32;
     for (b, y) in w.chunks_exact(bytes).zip(a) {
-        let v = k_values(b, bits5);
-        let scales = &b[4..16];
-        let (mut sumi, mut mins) = (0i32, 0i32);
-        for j in 0..8 {
-            let (sc, m) = scale_min_k4(j, scales);
-            let s: i32 = (0..32).map(|l| i32::from(v[32 * j + l]) * i32::from(y.qs[32 * j + l])).sum();
-            sumi += i32::from(sc) * s;
-            mins += i32::from(m) * (i32::from(y.bsums[2 * j]) + i32::from(y.bsums[2 * j + 1]));
-        }
+        let sc = std::array::from_fn(|j| scale_min_k4(j, &b[4..16]).0);
+        let m = std::array::from_fn(|j| scale_min_k4(j, &b[4..16]).1);
+        let (sumi, mins) = k4_sums(&k_values(b, bits5), &sc, &m, y);
         sum += f16_at(b, 0) * y.d * sumi as f32 - f16_at(b, 2) * y.d * mins as f32;
     }
     sum
+}
+
+fn dot_q4_k_groups(g: &[u8], a: &[Q8KBlock]) -> [f32; 4] {
+    std::array::from_fn(|k| {
+        let mut sum = 0.0f32;
+        for (gb, y) in g.chunks_exact(group_block_bytes(QType::Q4K)).zip(a) {
+            let (d, dmin, sc, m, qs) = k4_block(gb, k);
+            let (sumi, mins) = k4_sums(&nibble_values(qs), &sc, &m, y);
+            sum += d * y.d * sumi as f32 - dmin * y.d * mins as f32;
+        }
+        sum
+    })
 }
 
 fn dot_q4_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
@@ -144,16 +174,29 @@ fn dot_q5_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
     dot_k4(w, a, true)
 }
 
+/// A Q6_K block's integer sum (values `v`, offset removed) against activations.
+fn q6_sumi(v: &[i8; 256], sc: &[i8; 16], y: &Q8KBlock) -> i32 {
+    (0..16).map(|g| i32::from(sc[g]) * idot(&v[16 * g..16 * g + 16], &y.qs[16 * g..16 * g + 16])).sum()
+}
+
 fn dot_q6_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
     let mut sum = 0.0f32;
     for (b, y) in w.chunks_exact(210).zip(a) {
-        let v = q6_k_values(b);
-        let sumi: i32 = (0..16)
-            .map(|g| i32::from(b[192 + g] as i8) * idot(&v[16 * g..16 * g + 16], &y.qs[16 * g..16 * g + 16]))
-            .sum();
-        sum += f16_at(b, 208) * y.d * sumi as f32;
+        let sc = std::array::from_fn(|g| b[192 + g] as i8);
+        sum += f16_at(b, 208) * y.d * q6_sumi(&q6_k_values(b), &sc, y) as f32;
     }
     sum
+}
+
+fn dot_q6_k_groups(g: &[u8], a: &[Q8KBlock]) -> [f32; 4] {
+    std::array::from_fn(|k| {
+        let mut sum = 0.0f32;
+        for (gb, y) in g.chunks_exact(group_block_bytes(QType::Q6K)).zip(a) {
+            let (d, sc, v) = k6_block(gb, k);
+            sum += d * y.d * q6_sumi(&v, &sc, y) as f32;
+        }
+        sum
+    })
 }
 
 /// Decodes row `k` of a group of repacked 32-wide blocks to f32 (ggml's arithmetic: value
@@ -162,6 +205,28 @@ pub(crate) fn dequantize_packed(ty: QType, group: &[u8], k: usize, out: &mut [f3
     for (gb, o) in group.chunks_exact(group_block_bytes(ty)).zip(out.chunks_exact_mut(32)) {
         let (d, v) = block_values(ty, gb, k);
         o.iter_mut().zip(v).for_each(|(o, q)| *o = f32::from(q) * d);
+    }
+}
+
+/// Decodes row `k` of a group of grouped Q4_K or Q6_K blocks to f32 (ggml's arithmetic, as
+/// [`dequantize_k`]).
+pub(crate) fn dequantize_k_groups(ty: QType, group: &[u8], k: usize, out: &mut [f32]) {
+    for (gb, o) in group.chunks_exact(group_block_bytes(ty)).zip(out.chunks_exact_mut(256)) {
+        if ty == QType::Q6K {
+            let (d, sc, v) = k6_block(gb, k);
+            for (i, (o, q)) in o.iter_mut().zip(v).enumerate() {
+                *o = d * f32::from(sc[i / 16]) * f32::from(q);
+            }
+        } else {
+            let (d, dmin, sc, m, qs) = k4_block(gb, k);
+            let v = nibble_values(qs);
+            for j in 0..8 {
+                let (d1, m1) = (d * f32::from(sc[j]), dmin * f32::from(m[j]));
+                for l in 0..32 {
+                    o[32 * j + l] = d1 * f32::from(v[32 * j + l]) - m1;
+                }
+            }
+        }
     }
 }
 

@@ -6,14 +6,16 @@
 //! straight into i16 lanes by masks and shifts, so every product is one `i32x4.dot_i16x8`
 //! lane. The K-quants multiply bytes into i16 lanes (`i16x8.extmul`), summed as far as i16
 //! cannot overflow for the type's value range, and widened to i32 by `i32x4.dot_i16x8`,
-//! which also applies the sub-block scales.
+//! which also applies the sub-block scales. Grouped Q4_K and Q6_K (`KStorage::Groups`, this
+//! target's storage; Q6_K's values held as signed bytes) meet each load of activations with four rows, whose sums are gathered
+//! into one vector per sub-block so that scales and mins apply to four rows per instruction.
 
 #![allow(unsafe_code)]
 
 use core::arch::wasm32::*;
 
 use crate::act::{Q8Block, Q8KBlock};
-use crate::packed::group_block_bytes;
+use crate::packed::{K4_QS, K6_Q, group_block_bytes};
 use crate::reference::{f16_at, scale_min_k4};
 use crate::{Dot, QType};
 
@@ -23,9 +25,11 @@ pub(crate) fn dot(ty: QType) -> Option<Dot> {
         // Q5_0 is held widened to Q8_0's layout here (`Q5Storage::Bytes`).
         QType::Q5_0 => return None,
         QType::Q8_0 => Dot::Group(q8_0, Some(q8_0_x2)),
-        QType::Q4K => Dot::K(q4_k, Some(q4_k_x2)),
+        // Q4_K and Q6_K are held grouped here (`KStorage::Groups`); a matrix built with
+        // `KStorage::Rows` falls back to the scalar reference.
+        QType::Q4K => Dot::KGroup(q4_k_groups, Some(q4_k_groups_x2)),
         QType::Q5K => Dot::K(q5_k, Some(q5_k_x2)),
-        QType::Q6K => Dot::K(q6_k, Some(q6_k_x2)),
+        QType::Q6K => Dot::KGroup(q6_k_groups, Some(q6_k_groups_x2)),
     })
 }
 
@@ -82,10 +86,7 @@ fn group_rows<const T: usize>(
             acc[t][i & 1] = f32x4_add(acc[t][i & 1], f32x4_mul(f32x4_mul(scales, f32x4_splat(y.d)), s));
         }
     }
-    std::array::from_fn(|t| {
-        let v = f32x4_add(acc[t][0], acc[t][1]);
-        [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)]
-    })
+    std::array::from_fn(|t| lanes_f32(f32x4_add(acc[t][0], acc[t][1])))
 }
 
 /// The activations widened to i16, in the even/odd order of `Q8Block::qs16`.
@@ -156,7 +157,7 @@ fn dot2(even: v128, odd: v128, (ye, yo): (v128, v128)) -> v128 {
     i32x4_add(i32x4_dot_i16x8(even, ye), i32x4_dot_i16x8(odd, yo))
 }
 
-/// Q4_K (`bits5` false) and Q5_K rows against `T` activation rows at once: each 16 bytes of
+/// Q5_K (`bits5`; Q4_K when false) rows against `T` activation rows at once: each 16 bytes of
 /// weights are read into i16 lanes once and met with every activation row.
 #[inline(always)]
 fn k4_rows<const T: usize>(w: &[u8], acts: [&[Q8KBlock]; T], bits5: bool) -> [f32; T] {
@@ -211,14 +212,6 @@ fn k4_rows<const T: usize>(w: &[u8], acts: [&[Q8KBlock]; T], bits5: bool) -> [f3
     sum
 }
 
-fn q4_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
-    k4_rows(w, [a], false)[0]
-}
-
-fn q4_k_x2(w: &[u8], a: &[Q8KBlock], b: &[Q8KBlock]) -> [f32; 2] {
-    k4_rows(w, [a, b], false)
-}
-
 fn q5_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
     k4_rows(w, [a], true)[0]
 }
@@ -227,54 +220,124 @@ fn q5_k_x2(w: &[u8], a: &[Q8KBlock], b: &[Q8KBlock]) -> [f32; 2] {
     k4_rows(w, [a, b], true)
 }
 
-/// Q6_K rows against `T` activation rows at once, with unsigned 6-bit values in i16 lanes;
-/// the offset of 32 comes off through the block sums.
 #[inline(always)]
-fn q6_k_rows<const T: usize>(w: &[u8], acts: [&[Q8KBlock]; T]) -> [f32; T] {
-    let (m4, m3) = (u16x8_splat(0x000F), u16x8_splat(3));
-    let mut sum = [0.0f32; T];
-    for (i, blk) in w.chunks_exact(210).enumerate() {
-        let sc = |g: usize| i32::from(blk[192 + g] as i8);
-        let mut sumi = [i32x4_splat(0); T];
-        for n in 0..2 {
+fn lanes_f32(v: v128) -> [f32; 4] {
+    [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)]
+}
+
+/// Grouped Q4_K: four rows against `T` activation rows at once. Per 64 values (two sub-blocks)
+/// each row's 32 nibble bytes become i16 lanes, meet the widened activations, and the four
+/// rows' sums of each sub-block are gathered into one vector, times the four rows' scales.
+#[inline(always)]
+fn q4_k_group_rows<const T: usize>(g: &[u8], acts: [&[Q8KBlock]; T]) -> [[f32; 4]; T] {
+    let m4 = u16x8_splat(0x000F);
+    let mut acc = [f32x4_splat(0.0); T];
+    for (i, gb) in g.chunks_exact(group_block_bytes(QType::Q4K)).enumerate() {
+        let (mut sumi, mut mins) = ([i32x4_splat(0); T], [i32x4_splat(0); T]);
+        for c in 0..4 {
+            // Sub-blocks 2c and 2c + 1: their scales and mins, four rows each, as i32 lanes.
+            let (sc, m) = (load_at(gb, 32 + 16 * (c / 2)), load_at(gb, 64 + 16 * (c / 2)));
+            let (sc, m) = if c % 2 == 0 {
+                (u16x8_extend_low_u8x16(sc), u16x8_extend_low_u8x16(m))
+            } else {
+                (u16x8_extend_high_u8x16(sc), u16x8_extend_high_u8x16(m))
+            };
+            let (sc_lo, sc_hi) = (u32x4_extend_low_u16x8(sc), u32x4_extend_high_u16x8(sc));
+            let (m_lo, m_hi) = (u32x4_extend_low_u16x8(m), u32x4_extend_high_u16x8(m));
+            let (mut p_lo, mut p_hi) = ([[i32x4_splat(0); 4]; T], [[i32x4_splat(0); 4]; T]);
             for h in 0..2 {
-                let l0 = load_at(blk, 64 * n + 16 * h);
-                let l1 = load_at(blk, 64 * n + 32 + 16 * h);
-                let qh = load_at(blk, 128 + 32 * n + 16 * h);
-                let high = |shift: u32| i16x8_shl(v128_and(u16x8_shr(qh, shift), m3), 4);
-                // Parts k = 0..3 hold values 32k + 16h + j of this 128; even lanes j = 2i.
-                let nib = [
-                    (v128_and(l0, m4), v128_and(u16x8_shr(l0, 8), m4)),
-                    (v128_and(l1, m4), v128_and(u16x8_shr(l1, 8), m4)),
-                    (v128_and(u16x8_shr(l0, 4), m4), u16x8_shr(l0, 12)),
-                    (v128_and(u16x8_shr(l1, 4), m4), u16x8_shr(l1, 12)),
-                ];
-                for (k, (e, o)) in nib.into_iter().enumerate() {
-                    let at = 128 * n + 32 * k + 16 * h;
-                    let e = v128_or(e, high(2 * k as u32));
-                    let o = v128_or(o, high(2 * k as u32 + 8));
-                    let scale = i32x4_splat(sc(at / 16));
+                let y: [_; T] = std::array::from_fn(|t| {
+                    let q = &acts[t][i].qs16;
+                    (wide16(q, 64 * c + 16 * h), wide16(q, 64 * c + 32 + 16 * h))
+                });
+                for k in 0..4 {
+                    // Each i16 lane holds two bytes: values j, j + 1 (low nibbles) and j + 32,
+                    // j + 33 (high nibbles) of this 64.
+                    let v = load_at(gb, K4_QS + 128 * k + 32 * c + 16 * h);
+                    let (le, lo) = (v128_and(v, m4), v128_and(u16x8_shr(v, 8), m4));
+                    let (he, ho) = (v128_and(u16x8_shr(v, 4), m4), u16x8_shr(v, 12));
                     for t in 0..T {
-                        let p = dot2(e, o, wide16(&acts[t][i].qs16, at));
-                        sumi[t] = i32x4_add(sumi[t], i32x4_mul(p, scale));
+                        p_lo[t][k] = i32x4_add(p_lo[t][k], dot2(le, lo, y[t].0));
+                        p_hi[t][k] = i32x4_add(p_hi[t][k], dot2(he, ho, y[t].1));
                     }
                 }
             }
+            for t in 0..T {
+                let b = &acts[t][i].bsums;
+                let (bs_lo, bs_hi) =
+                    (i32::from(b[4 * c]) + i32::from(b[4 * c + 1]), i32::from(b[4 * c + 2]) + i32::from(b[4 * c + 3]));
+                sumi[t] = i32x4_add(sumi[t], i32x4_mul(four_totals(p_lo[t]), sc_lo));
+                sumi[t] = i32x4_add(sumi[t], i32x4_mul(four_totals(p_hi[t]), sc_hi));
+                mins[t] = i32x4_add(mins[t], i32x4_mul(m_lo, i32x4_splat(bs_lo)));
+                mins[t] = i32x4_add(mins[t], i32x4_mul(m_hi, i32x4_splat(bs_hi)));
+            }
         }
-        let d = f16_at(blk, 208);
+        let (d, dmin) = (load_at(gb, 0), load_at(gb, 16));
         for t in 0..T {
-            let y = &acts[t][i];
-            let offset: i32 = (0..16).map(|g| sc(g) * i32::from(y.bsums[g])).sum();
-            sum[t] += d * y.d * (hsum_i32(sumi[t]) - 32 * offset) as f32;
+            let yd = f32x4_splat(acts[t][i].d);
+            let s = f32x4_mul(f32x4_mul(d, yd), f32x4_convert_i32x4(sumi[t]));
+            let m = f32x4_mul(f32x4_mul(dmin, yd), f32x4_convert_i32x4(mins[t]));
+            acc[t] = f32x4_add(acc[t], f32x4_sub(s, m));
         }
     }
-    sum
+    std::array::from_fn(|t| lanes_f32(acc[t]))
 }
 
-fn q6_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
-    q6_k_rows(w, [a])[0]
+fn q4_k_groups(g: &[u8], a: &[Q8KBlock]) -> [f32; 4] {
+    q4_k_group_rows(g, [a])[0]
 }
 
-fn q6_k_x2(w: &[u8], a: &[Q8KBlock], b: &[Q8KBlock]) -> [f32; 2] {
-    q6_k_rows(w, [a, b])
+fn q4_k_groups_x2(g: &[u8], a: &[Q8KBlock], b: &[Q8KBlock]) -> [[f32; 4]; 2] {
+    q4_k_group_rows(g, [a, b])
+}
+
+/// Grouped Q6_K: four rows against `T` activation rows at once. The values are held as signed
+/// bytes; each 16 become even and odd i16 lanes, and each sub-block's four row sums are
+/// gathered into one vector times the four rows' scales.
+#[inline(always)]
+fn q6_k_group_rows<const T: usize>(g: &[u8], acts: [&[Q8KBlock]; T]) -> [[f32; 4]; T] {
+    let even = |x: v128| i16x8_shr(i16x8_shl(x, 8), 8);
+    let mut acc = [f32x4_splat(0.0); T];
+    for (i, gb) in g.chunks_exact(group_block_bytes(QType::Q6K)).enumerate() {
+        let mut sumi = [i32x4_splat(0); T];
+        for s4 in 0..4 {
+            // Scales of sub-blocks 4 * s4 .. 4 * s4 + 3, four rows each.
+            let b = load_at(gb, 16 + 16 * s4);
+            let (lo, hi) = (i16x8_extend_low_i8x16(b), i16x8_extend_high_i8x16(b));
+            let sc = [
+                i32x4_extend_low_i16x8(lo),
+                i32x4_extend_high_i16x8(lo),
+                i32x4_extend_low_i16x8(hi),
+                i32x4_extend_high_i16x8(hi),
+            ];
+            for (j, sc) in sc.into_iter().enumerate() {
+                let s = 4 * s4 + j;
+                let mut p = [[i32x4_splat(0); 4]; T];
+                for r in 0..4 {
+                    let x = load_at(gb, K6_Q + 256 * r + 16 * s);
+                    let (e, o) = (even(x), i16x8_shr(x, 8));
+                    for t in 0..T {
+                        p[t][r] = dot2(e, o, wide16(&acts[t][i].qs16, 16 * s));
+                    }
+                }
+                for t in 0..T {
+                    sumi[t] = i32x4_add(sumi[t], i32x4_mul(four_totals(p[t]), sc));
+                }
+            }
+        }
+        let d = load_at(gb, 0);
+        for t in 0..T {
+            let v = f32x4_convert_i32x4(sumi[t]);
+            acc[t] = f32x4_add(acc[t], f32x4_mul(f32x4_mul(d, f32x4_splat(acts[t][i].d)), v));
+        }
+    }
+    std::array::from_fn(|t| lanes_f32(acc[t]))
+}
+
+fn q6_k_groups(g: &[u8], a: &[Q8KBlock]) -> [f32; 4] {
+    q6_k_group_rows(g, [a])[0]
+}
+
+fn q6_k_groups_x2(g: &[u8], a: &[Q8KBlock], b: &[Q8KBlock]) -> [[f32; 4]; 2] {
+    q6_k_group_rows(g, [a, b])
 }

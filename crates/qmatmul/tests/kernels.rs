@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use arbitre_qmatmul::testing::{random_acts, random_blocks};
-use arbitre_qmatmul::{Kernel, Q5Storage, QMatrix, QType, quantize_q8_0, quantize_q8_k, reference};
+use arbitre_qmatmul::{KStorage, Kernel, Q5Storage, QMatrix, QType, Storage, quantize_q8_0, quantize_q8_k, reference};
 use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{Device, Module, Tensor};
 use half::f16;
@@ -62,7 +62,8 @@ fn both_q5_0_storages_agree_with_candle() {
     let theirs = qm.forward(&xt).and_then(|t| t.flatten_all()).and_then(|t| t.to_vec1::<f32>()).expect("forward");
     let scale = theirs.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
     for q5 in [Q5Storage::Packed, Q5Storage::Bytes] {
-        let m = QMatrix::with_q5_storage(QType::Q5_0, rows, cols, data.clone(), q5).expect("matrix");
+        let storage = Storage { q5, k: KStorage::for_target() };
+        let m = QMatrix::with_storage(QType::Q5_0, rows, cols, data.clone(), storage).expect("matrix");
         assert_eq!(m.ty(), QType::Q5_0);
         let per_group = if q5 == Q5Storage::Bytes { 16 + 4 * 32 } else { 16 + 16 + 4 * 16 };
         assert_eq!(m.bytes(), rows.div_ceil(4) * (cols / 32) * per_group, "{q5:?} layout size");
@@ -76,6 +77,50 @@ fn both_q5_0_storages_agree_with_candle() {
             m.matmul_with(kernel, &x, n, &mut ours).expect("matmul");
             for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
                 assert!((a - b).abs() <= 1e-4 * scale, "{q5:?} {kernel:?} output {i}: ours {a}, candle {b}");
+            }
+        }
+    }
+}
+
+/// Q4_K and Q6_K grouped by four rows (wasm32's storage) decode and multiply like ggml's rows
+/// and like candle, with either kernel (rows 13: the last group is padded).
+#[test]
+fn both_k_storages_agree_with_candle() {
+    for ty in [QType::Q4K, QType::Q6K] {
+        let (rows, cols, n) = (13, 512, 3);
+        let data = random_blocks(ty, rows * cols / 256, 31);
+        let x = random_acts(n * cols, 32);
+        let theirs_w = candle_qtensor(ty, rows, cols, &data)
+            .dequantize(&Device::Cpu)
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1::<f32>())
+            .expect("candle dequantize");
+        let qm = QMatMul::from_qtensor(candle_qtensor(ty, rows, cols, &data)).expect("qmatmul");
+        let xt = Tensor::from_slice(&x, (n, cols), &Device::Cpu).expect("x");
+        let theirs = qm.forward(&xt).and_then(|t| t.flatten_all()).and_then(|t| t.to_vec1::<f32>()).expect("forward");
+        let scale = theirs.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
+        for k in [KStorage::Rows, KStorage::Groups] {
+            let m = QMatrix::with_storage(ty, rows, cols, data.clone(), Storage { q5: Q5Storage::Packed, k })
+                .expect("matrix");
+            let per_4_rows = match (ty, k) {
+                (_, KStorage::Rows) => 4 * ty.block_bytes(),
+                (QType::Q4K, KStorage::Groups) => 32 + 64 + 4 * 128,
+                _ => 16 + 64 + 4 * 256,
+            };
+            let expected =
+                if k == KStorage::Rows { rows * 2 * ty.block_bytes() } else { rows.div_ceil(4) * 2 * per_4_rows };
+            assert_eq!(m.bytes(), expected, "{ty:?} {k:?} layout size");
+            let mut w = vec![0.0; cols];
+            for r in 0..rows {
+                m.dequantize_row(r, &mut w).expect("row");
+                assert_eq!(&w[..], &theirs_w[r * cols..(r + 1) * cols], "{ty:?} {k:?} row {r}");
+            }
+            for kernel in [Kernel::Best, Kernel::Scalar] {
+                let mut ours = vec![0.0; n * rows];
+                m.matmul_with(kernel, &x, n, &mut ours).expect("matmul");
+                for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+                    assert!((a - b).abs() <= 1e-4 * scale, "{ty:?} {k:?} {kernel:?} output {i}: ours {a}, candle {b}");
+                }
             }
         }
     }
@@ -169,13 +214,14 @@ proptest! {
     /// The SIMD kernels (AVX2 here when the CPU has it) agree with the scalar reference over
     /// random shapes, row counts and blocks.
     #[test]
-    fn simd_matches_scalar(ty_i in 0usize..6, bytes in any::<bool>(), rows in 1usize..20, blocks in 1usize..6, n in 1usize..5, seed in any::<u64>()) {
+    fn simd_matches_scalar(ty_i in 0usize..6, bytes in any::<bool>(), k_groups in any::<bool>(), rows in 1usize..20, blocks in 1usize..6, n in 1usize..5, seed in any::<u64>()) {
         let ty = QType::ALL[ty_i];
         let cols = blocks * ty.block_elems();
         let data = random_blocks(ty, rows * blocks, seed);
         let x = random_acts(n * cols, seed ^ 0x5555);
         let q5 = if bytes { Q5Storage::Bytes } else { Q5Storage::Packed };
-        let m = QMatrix::with_q5_storage(ty, rows, cols, data, q5).expect("matrix");
+        let k = if k_groups { KStorage::Groups } else { KStorage::Rows };
+        let m = QMatrix::with_storage(ty, rows, cols, data, Storage { q5, k }).expect("matrix");
         let (mut a, mut b) = (vec![0.0; n * rows], vec![0.0; n * rows]);
         m.matmul_with(Kernel::Best, &x, n, &mut a).expect("best");
         m.matmul_with(Kernel::Scalar, &x, n, &mut b).expect("scalar");
