@@ -105,3 +105,50 @@ fn chat_templates_render_in_the_browser() {
     let text = llama3.render(&[Message::user("Hi")], &opts).expect("render");
     assert!(text.contains("Today Date: ") && text.contains("20"), "{text}");
 }
+
+/// A synthetic llama in Q4_K (the shape of crates/engine/tests/families.rs, same seed) gives
+/// llama.cpp's greedy ids and top logits through the simd128 kernels of grouped Q4_K, as the
+/// native build does: logits within 1e-4, ids parting only where llama.cpp's top-1/top-2
+/// margin is below 0.01.
+#[wasm_bindgen_test]
+fn synthetic_q4_k_llama_gives_llama_cpp_greedy_ids() {
+    use arbitre_engine::sampler::argmax;
+    use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf};
+    let r: serde_json::Value = serde_json::from_str(golden!("synth/llama-q4_k.json")).expect("json");
+    assert_eq!(
+        (r["arch"].as_str(), r["quant"].as_str(), r["vocab"].as_str()),
+        (Some("llama"), Some("q4_k"), Some("llama-spm"))
+    );
+    let vocab = arbitre_gguf::GgufHeader::parse(fixture!("vocab/ggml-vocab-llama-spm.gguf")).expect("vocab").metadata;
+    let seed = r["seed"].as_u64().expect("seed");
+    let bytes = synth_gguf("llama", &SynthShape::test(), SynthQuant::Q4K, &vocab, seed).expect("synth");
+    let engine = Engine::from_gguf_bytes(CpuBackend, bytes).expect("loads");
+    let ids = |v: &serde_json::Value| -> Vec<u32> {
+        v.as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect()
+    };
+    let (prompt, expected) = (ids(&r["prompt_ids"]), ids(&r["ids"]));
+    let model = &engine.model;
+    let mut session = model.session(512).expect("session");
+    let mut logits = model.forward(&mut session, &prompt).expect("prefill");
+    let mut agreed = 0;
+    for (step, &want) in expected.iter().enumerate() {
+        for pair in r["top_logits"].get(step).and_then(|t| t.as_array()).into_iter().flatten() {
+            let (id, value) = (pair[0].as_u64().expect("id") as usize, pair[1].as_f64().expect("logit") as f32);
+            assert!(
+                (logits[id] - value).abs() <= 1e-4,
+                "step {step}: logit of {id} is {} vs llama.cpp {value}",
+                logits[id]
+            );
+        }
+        let got = argmax(&logits);
+        if got != want {
+            let margin = r["margins"][step].as_f64().expect("margin");
+            assert!(margin < 0.01, "greedy ids diverge at step {step} ({got} vs {want}), llama.cpp margin {margin}");
+            break;
+        }
+        agreed += 1;
+        logits = model.forward(&mut session, &[got]).expect("decode");
+    }
+    assert!(agreed > 0, "not even the first id agreed");
+    console_log!("synthetic Q4_K llama in wasm: {agreed}/{} greedy ids equal to llama.cpp", expected.len());
+}
