@@ -27,7 +27,8 @@ fn main() {
         let (rows, cols, count) = if n == 1 {
             (bytes_target / (cols / ty.block_elems() * ty.block_bytes()), cols, 1)
         } else {
-            (1536, 576, 30)
+            // 576 is not whole K-quant blocks of 256: those get 512.
+            (1536, 576 / ty.block_elems() * ty.block_elems(), 30)
         };
         let ms: Vec<QMatrix> = (0..count)
             .map(|i| {

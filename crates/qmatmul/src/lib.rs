@@ -4,7 +4,9 @@
 //! (to ggml's Q8_0 blocks for the 32-wide types, to Q8_K blocks for the K-quants), then every
 //! weight row is met with integer dot products block by block, the way ggml does it. The dot
 //! products have three implementations: a scalar reference ([`reference`]), AVX2 on x86_64
-//! (chosen at run time), and simd128 on wasm32 (chosen at compile time).
+//! (chosen at run time), and simd128 on wasm32 (chosen at compile time). Q4_0, Q5_0, Q8_0, Q4_K
+//! and Q6_K are repacked at load into groups of four rows (`packed`), so that each load of
+//! activations and each scale computation serves four rows.
 //!
 //! Natively the output rows of products from 128K weight products up are shared out over the
 //! caller and helper threads of this crate's pool (`pool`: as many threads in all as rayon's
@@ -120,18 +122,19 @@ impl Q5Storage {
 /// How a Q4_K or Q6_K matrix is held (Q5_K always keeps ggml's rows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KStorage {
-    /// ggml's rows of blocks, as in the file. AVX2's kernels read them as they are.
+    /// ggml's rows of blocks, as in the file (AVX2 and the scalar reference have kernels).
     Rows,
     /// Groups of four rows with the sub-block scales decoded at load (see `packed`): one load
-    /// of activations and one vector of scale arithmetic serve four rows. simd128 unpacked the
-    /// 6-bit scales per row and block and ran Q4_K at half Q4_0's speed, so wasm32 groups them.
+    /// of activations and one vector of scale arithmetic serve four rows. Unpacking the 6-bit
+    /// scales per row and block held Q4_K at 60% of Q4_0's speed with AVX2 and at half with
+    /// simd128.
     Groups,
 }
 
 impl KStorage {
-    /// This target's choice: [`Self::Groups`] on wasm32, [`Self::Rows`] elsewhere.
+    /// This target's choice: [`Self::Groups`], which both simd128 and AVX2 have kernels for.
     pub const fn for_target() -> Self {
-        if cfg!(target_arch = "wasm32") { Self::Groups } else { Self::Rows }
+        Self::Groups
     }
 }
 
@@ -310,7 +313,7 @@ impl QMatrix {
         if out.len() != self.cols {
             return Err(QError::Buffers { n: 1, rows: self.rows, cols: self.cols, input: 0, output: out.len() });
         }
-        if self.grouped && self.ty.uses_q8k() {
+        if self.k_groups() {
             reference::dequantize_k_groups(self.ty, self.row(r / packed::G), r % packed::G, out);
         } else if self.grouped {
             reference::dequantize_packed(self.layout, self.row(r / packed::G), r % packed::G, out);
@@ -323,22 +326,21 @@ impl QMatrix {
     /// This machine's SIMD kernels for the type as it is held, if it has them.
     fn simd_dot(&self) -> Option<Dot> {
         #[cfg(target_arch = "x86_64")]
-        let dot = x86::dot(self.layout);
+        return x86::dot(self.layout, self.k_groups());
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        let dot = wasm::dot(self.layout);
-        #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
-        let dot: Option<Dot> = None;
-        // A kernel for K-quant rows cannot read groups, nor the reverse.
-        dot.filter(|d| match d {
-            Dot::K(..) => !self.grouped,
-            Dot::KGroup(..) => self.grouped,
-            Dot::Group(..) => true,
-        })
+        return wasm::dot(self.layout, self.k_groups());
+        #[allow(unreachable_code)]
+        None
+    }
+
+    /// Whether this is a K-quant matrix held in groups of four rows.
+    fn k_groups(&self) -> bool {
+        self.grouped && self.ty.uses_q8k()
     }
 
     fn dot(&self, kernel: Kernel) -> Dot {
         let simd = if kernel == Kernel::Best { self.simd_dot() } else { None };
-        simd.unwrap_or_else(|| reference::dot(self.layout, self.grouped && self.ty.uses_q8k()))
+        simd.unwrap_or_else(|| reference::dot(self.layout, self.k_groups()))
     }
 
     /// Whether [`Kernel::Best`] has a SIMD implementation for this type here.

@@ -159,7 +159,7 @@ fn dot_q4_k_groups(g: &[u8], a: &[Q8KBlock]) -> [f32; 4] {
         let mut sum = 0.0f32;
         for (gb, y) in g.chunks_exact(group_block_bytes(QType::Q4K)).zip(a) {
             let (d, dmin, sc, m, qs) = k4_block(gb, k);
-            let (sumi, mins) = k4_sums(&nibble_values(qs), &sc, &m, y);
+            let (sumi, mins) = k4_sums(&nibble_values(&qs), &sc, &m, y);
             sum += d * y.d * sumi as f32 - dmin * y.d * mins as f32;
         }
         sum
@@ -219,7 +219,7 @@ pub(crate) fn dequantize_k_groups(ty: QType, group: &[u8], k: usize, out: &mut [
             }
         } else {
             let (d, dmin, sc, m, qs) = k4_block(gb, k);
-            let v = nibble_values(qs);
+            let v = nibble_values(&qs);
             for j in 0..8 {
                 let (d1, m1) = (d * f32::from(sc[j]), dmin * f32::from(m[j]));
                 for l in 0..32 {

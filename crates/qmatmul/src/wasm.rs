@@ -19,14 +19,16 @@ use crate::packed::{K4_QS, K6_Q, group_block_bytes};
 use crate::reference::{f16_at, scale_min_k4};
 use crate::{Dot, QType};
 
-pub(crate) fn dot(ty: QType) -> Option<Dot> {
+/// The kernels for data held as `ty` (`k_groups`: K-quants in groups of four rows).
+pub(crate) fn dot(ty: QType, k_groups: bool) -> Option<Dot> {
     Some(match ty {
         QType::Q4_0 => Dot::Group(q4_0, Some(q4_0_x2)),
         // Q5_0 is held widened to Q8_0's layout here (`Q5Storage::Bytes`).
         QType::Q5_0 => return None,
         QType::Q8_0 => Dot::Group(q8_0, Some(q8_0_x2)),
-        // Q4_K and Q6_K are held grouped here (`KStorage::Groups`); a matrix built with
-        // `KStorage::Rows` falls back to the scalar reference.
+        // Q4_K and Q6_K held in ggml's rows (`KStorage::Rows`, not this target's choice) use
+        // the scalar reference.
+        QType::Q4K | QType::Q6K if !k_groups => return None,
         QType::Q4K => Dot::KGroup(q4_k_groups, Some(q4_k_groups_x2)),
         QType::Q5K => Dot::K(q5_k, Some(q5_k_x2)),
         QType::Q6K => Dot::KGroup(q6_k_groups, Some(q6_k_groups_x2)),
@@ -253,7 +255,7 @@ fn q4_k_group_rows<const T: usize>(g: &[u8], acts: [&[Q8KBlock]; T]) -> [[f32; 4
                 for k in 0..4 {
                     // Each i16 lane holds two bytes: values j, j + 1 (low nibbles) and j + 32,
                     // j + 33 (high nibbles) of this 64.
-                    let v = load_at(gb, K4_QS + 128 * k + 32 * c + 16 * h);
+                    let v = load_at(gb, K4_QS + 128 * c + 32 * k + 16 * h);
                     let (le, lo) = (v128_and(v, m4), v128_and(u16x8_shr(v, 8), m4));
                     let (he, ho) = (v128_and(u16x8_shr(v, 4), m4), u16x8_shr(v, 12));
                     for t in 0..T {
@@ -314,7 +316,7 @@ fn q6_k_group_rows<const T: usize>(g: &[u8], acts: [&[Q8KBlock]; T]) -> [[f32; 4
                 let s = 4 * s4 + j;
                 let mut p = [[i32x4_splat(0); 4]; T];
                 for r in 0..4 {
-                    let x = load_at(gb, K6_Q + 256 * r + 16 * s);
+                    let x = load_at(gb, K6_Q + 128 * (s / 2) + 32 * r + 16 * (s % 2));
                     let (e, o) = (even(x), i16x8_shr(x, 8));
                     for t in 0..T {
                         p[t][r] = dot2(e, o, wide16(&acts[t][i].qs16, 16 * s));

@@ -5,14 +5,16 @@
 //! pairs by `vpmaddwd` (which also applies K-quant sub-block scales), converted to f32 and
 //! accumulated with the block's scale. The repacked 32-wide types go four rows at a time
 //! (two rows per register for the 4- and 5-bit ones), with two accumulators alternating
-//! between blocks so consecutive multiply-adds do not wait on each other.
+//! between blocks so consecutive multiply-adds do not wait on each other. Grouped Q4_K and
+//! Q6_K go four rows at a time too, their sub-block sums gathered per four rows by `vphaddd`
+//! and multiplied by the four rows' scales at once.
 
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::*;
 
 use crate::act::{Q8Block, Q8KBlock};
-use crate::packed::group_block_bytes;
+use crate::packed::{K4_QS, K6_Q, group_block_bytes};
 use crate::reference::scale_min_k4;
 use crate::{Dot, QType};
 
@@ -20,11 +22,14 @@ pub(crate) fn available() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
 }
 
-pub(crate) fn dot(ty: QType) -> Option<Dot> {
+/// The kernels for data held as `ty` (`k_groups`: K-quants in groups of four rows).
+pub(crate) fn dot(ty: QType, k_groups: bool) -> Option<Dot> {
     if !available() {
         return None;
     }
     Some(match ty {
+        QType::Q4K if k_groups => Dot::KGroup(q4_k_groups, None),
+        QType::Q6K if k_groups => Dot::KGroup(q6_k_groups, None),
         QType::Q4_0 => Dot::Group(q4_0, None),
         QType::Q5_0 => Dot::Group(q5_0, None),
         QType::Q8_0 => Dot::Group(q8_0, None),
@@ -51,6 +56,8 @@ entry!(q8_0, q8_0_avx2, Q8Block, [f32; 4]);
 entry!(q4_k, q4_k_avx2, Q8KBlock, f32);
 entry!(q5_k, q5_k_avx2, Q8KBlock, f32);
 entry!(q6_k, q6_k_avx2, Q8KBlock, f32);
+entry!(q4_k_groups, q4_k_groups_avx2, Q8KBlock, [f32; 4]);
+entry!(q6_k_groups, q6_k_groups_avx2, Q8KBlock, [f32; 4]);
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -326,4 +333,115 @@ unsafe fn q6_k_avx2(w: &[u8], a: &[Q8KBlock]) -> f32 {
         acc += d * total as f32;
     }
     acc
+}
+
+/// Four rows' i32x8 sums to their four totals (rows in order).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn row_totals(r: [__m256i; 4]) -> __m128i {
+    let h = _mm256_hadd_epi32(_mm256_hadd_epi32(r[0], r[1]), _mm256_hadd_epi32(r[2], r[3]));
+    _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1))
+}
+
+/// Four u8 at `p` (four rows' scales or mins of one sub-block) as i32 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn four_u8(p: *const u8) -> __m128i {
+    // SAFETY: the caller guarantees 4 readable bytes at `p`.
+    _mm_cvtepu8_epi32(_mm_cvtsi32_si128(i32::from_le_bytes(unsafe { p.cast::<[u8; 4]>().read_unaligned() })))
+}
+
+/// Grouped Q4_K (see `packed`), four rows at once: per 64 values each row's 32 nibble bytes
+/// meet the activations by `vpmaddubsw`; the four rows' sums of each sub-block are gathered
+/// into one vector and multiplied by the four rows' scales, decoded at load.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q4_k_groups_avx2(g: &[u8], a: &[Q8KBlock]) -> [f32; 4] {
+    let gbb = group_block_bytes(QType::Q4K);
+    assert!(g.len() >= a.len() * gbb, "weight group shorter than the activations");
+    let (m4, ones) = (_mm256_set1_epi8(0x0F), _mm256_set1_epi16(1));
+    let mut acc = _mm_setzero_ps();
+    for (i, y) in a.iter().enumerate() {
+        // SAFETY: group-block i lies within `g` (asserted above).
+        let gb = unsafe { g.as_ptr().add(i * gbb) };
+        let (mut sumi, mut mins) = (_mm_setzero_si128(), _mm_setzero_si128());
+        for c in 0..4 {
+            // SAFETY: 64 activation bytes per 64 values; 32 nibble bytes per row and 64 values;
+            // scales and mins of sub-blocks 2c, 2c + 1 at 32 + 8c and 64 + 8c.
+            let (y_lo, y_hi, sc_lo, sc_hi, m_lo, m_hi) = unsafe {
+                (
+                    load32(y.qs[64 * c..].as_ptr().cast()),
+                    load32(y.qs[64 * c + 32..].as_ptr().cast()),
+                    four_u8(gb.add(32 + 8 * c)),
+                    four_u8(gb.add(36 + 8 * c)),
+                    four_u8(gb.add(64 + 8 * c)),
+                    four_u8(gb.add(68 + 8 * c)),
+                )
+            };
+            let (mut lo, mut hi) = ([_mm256_setzero_si256(); 4], [_mm256_setzero_si256(); 4]);
+            for k in 0..4 {
+                // SAFETY: row k's nibbles of these 64 values.
+                let q = unsafe { load32(gb.add(K4_QS + 128 * c + 32 * k)) };
+                let (l, h) = (_mm256_and_si256(q, m4), _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+                lo[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(l, y_lo), ones);
+                hi[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(h, y_hi), ones);
+            }
+            sumi = _mm_add_epi32(sumi, _mm_mullo_epi32(row_totals(lo), sc_lo));
+            sumi = _mm_add_epi32(sumi, _mm_mullo_epi32(row_totals(hi), sc_hi));
+            let bs = |s: usize| _mm_set1_epi32(i32::from(y.bsums[2 * s]) + i32::from(y.bsums[2 * s + 1]));
+            mins = _mm_add_epi32(mins, _mm_mullo_epi32(m_lo, bs(2 * c)));
+            mins = _mm_add_epi32(mins, _mm_mullo_epi32(m_hi, bs(2 * c + 1)));
+        }
+        // SAFETY: the block starts with 4 f32 d and 4 f32 dmin.
+        let (d, dmin) = unsafe { (_mm_loadu_ps(gb.cast()), _mm_loadu_ps(gb.add(16).cast())) };
+        let yd = _mm_set1_ps(y.d);
+        let s = _mm_mul_ps(_mm_mul_ps(d, yd), _mm_cvtepi32_ps(sumi));
+        let m = _mm_mul_ps(_mm_mul_ps(dmin, yd), _mm_cvtepi32_ps(mins));
+        acc = _mm_add_ps(acc, _mm_sub_ps(s, m));
+    }
+    let mut out = [0.0f32; 4];
+    // SAFETY: `out` holds four f32.
+    unsafe { _mm_storeu_ps(out.as_mut_ptr(), acc) };
+    out
+}
+
+/// Grouped Q6_K, four rows at once, values held as signed bytes (offset removed): per 32
+/// values (two sub-blocks of 16) each row meets the activations by `vpmaddubsw` on absolute
+/// values and moved signs; one `vphaddd` tree gathers both sub-blocks' four row sums, which
+/// meet the eight scales in one multiply.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q6_k_groups_avx2(g: &[u8], a: &[Q8KBlock]) -> [f32; 4] {
+    let gbb = group_block_bytes(QType::Q6K);
+    assert!(g.len() >= a.len() * gbb, "weight group shorter than the activations");
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = _mm_setzero_ps();
+    for (i, y) in a.iter().enumerate() {
+        // SAFETY: group-block i lies within `g` (asserted above).
+        let gb = unsafe { g.as_ptr().add(i * gbb) };
+        let mut sumi = _mm256_setzero_si256();
+        for j in 0..8 {
+            // SAFETY: 32 activation bytes at 32j; scales of sub-blocks 2j, 2j + 1 (four rows
+            // each) at 16 + 8j; row k's values at K6_Q + 128j + 32k.
+            let (qy, sc) = unsafe {
+                (
+                    load32(y.qs[32 * j..].as_ptr().cast()),
+                    _mm256_cvtepi8_epi32(_mm_loadl_epi64(gb.add(16 + 8 * j).cast())),
+                )
+            };
+            let row = |k: usize| {
+                let x = unsafe { load32(gb.add(K6_Q + 128 * j + 32 * k)) };
+                _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(qy, x)), ones)
+            };
+            // Low half: sub-block 2j's four row totals; high half: sub-block 2j + 1's.
+            let h = _mm256_hadd_epi32(_mm256_hadd_epi32(row(0), row(1)), _mm256_hadd_epi32(row(2), row(3)));
+            sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(h, sc));
+        }
+        let total = _mm_add_epi32(_mm256_castsi256_si128(sumi), _mm256_extracti128_si256(sumi, 1));
+        // SAFETY: the block starts with 4 f32 d.
+        let d = unsafe { _mm_loadu_ps(gb.cast()) };
+        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_mul_ps(d, _mm_set1_ps(y.d)), _mm_cvtepi32_ps(total)));
+    }
+    let mut out = [0.0f32; 4];
+    // SAFETY: `out` holds four f32.
+    unsafe { _mm_storeu_ps(out.as_mut_ptr(), acc) };
+    out
 }
