@@ -2,8 +2,9 @@
 // model file, runs
 //   - arbitre's page in bench mode on the CPU (wasm simd128, 1 thread): one warm-up run, then
 //     `repeat` runs by pressing Run again on the same page;
-//   - arbitre's page with backend=webgpu (informational: one run, what the page says it used);
-//   - wllama 2.3.1 and 3.8.1, single thread, through web/bench/index.html.
+//   - wllama 2.3.1 and 3.8.1, single thread, through web/bench/index.html;
+//   - last, arbitre's page with backend=webgpu (informational: one run, what the page says it
+//     used).
 // Writes one JSON object: { chromium, results: { "<file>": { arbitre_cpu, arbitre_webgpu,
 // wllama2, wllama3 } } }.
 //
@@ -67,8 +68,16 @@ async function paneResult(page) {
   return { state, backend_line: backend, stats: JSON.parse(json) };
 }
 
-async function arbitrePage(context, base, file, backend, runs, timeout = TIMEOUT) {
+/** A page whose navigations and clicks wait up to 3 minutes: loading a 1B model can keep both
+ * cores of a small machine busy longer than Playwright's default 30 s. */
+async function benchPage(context) {
   const page = await context.newPage();
+  page.setDefaultTimeout(Math.min(TIMEOUT, 180_000));
+  return page;
+}
+
+async function arbitrePage(context, base, file, backend, runs, timeout = TIMEOUT) {
+  const page = await benchPage(context);
   const url =
     `${base}/?model=${encodeURIComponent('/synth/' + path.basename(file))}&bench=1&prompt_tokens=${P}` +
     `&max_tokens=${G}&ignore_eos=1&temperature=0&backend=${backend}&run=1`;
@@ -123,7 +132,7 @@ async function arbitrePage(context, base, file, backend, runs, timeout = TIMEOUT
 }
 
 async function wllama(context, base, file, lib) {
-  const page = await context.newPage();
+  const page = await benchPage(context);
   const url =
     `${base}/web/bench/?lib=${lib}&model=${encodeURIComponent('/synth/' + path.basename(file))}` +
     `&ids=${ids}&prompt_tokens=${P}&max_tokens=${G}&repeat=${R}&warmup=1` +
@@ -169,18 +178,21 @@ try {
     const r = {};
     say(`${name}: arbitre page, CPU`);
     r.arbitre_cpu = await arbitrePage(browser.context, server.base, file, 'cpu', R);
-    if (!skip.has('webgpu')) {
-      say(`${name}: arbitre page, backend=webgpu`);
-      r.arbitre_webgpu = await arbitrePage(browser.context, server.base, file, 'webgpu', 0, WEBGPU_TIMEOUT);
-      await new Promise((res) => setTimeout(res, 5000)); // let the emulated GPU's queue drain
-      say(`  -> ${r.arbitre_webgpu.state}: ${r.arbitre_webgpu.backend_line} ${r.arbitre_webgpu.error || ''}`);
-    }
     for (const lib of ['2', '3']) {
       if (skip.has(`wllama${lib}`)) continue;
       say(`${name}: wllama ${lib}`);
       r[`wllama${lib}`] = await wllama(browser.context, server.base, file, lib);
       const w = r[`wllama${lib}`];
       say(w.state === 'done' ? `  prefill ${w.prefill_tps.toFixed(1)} tok/s, decode ${w.decode_tps.toFixed(1)} tok/s` : `  ${w.state}: ${w.error}`);
+    }
+    // The informational WebGPU run goes last: when it times out, the emulated GPU keeps both
+    // cores busy for a while after its page is closed, and a 1B model's queue took the
+    // following wllama page past its navigation timeout.
+    if (!skip.has('webgpu')) {
+      say(`${name}: arbitre page, backend=webgpu`);
+      r.arbitre_webgpu = await arbitrePage(browser.context, server.base, file, 'webgpu', 0, WEBGPU_TIMEOUT);
+      await new Promise((res) => setTimeout(res, 15000)); // let the emulated GPU's queue drain
+      say(`  -> ${r.arbitre_webgpu.state}: ${r.arbitre_webgpu.backend_line} ${r.arbitre_webgpu.error || ''}`);
     }
     result.results[name] = r;
   }
