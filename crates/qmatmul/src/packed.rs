@@ -56,46 +56,59 @@ pub(crate) const fn can_group(ty: QType) -> bool {
     group_block_bytes(ty) != 0
 }
 
-/// Repacks `rows` rows of Q4_K or Q6_K blocks (`nb` each) into groups of four rows.
-pub(crate) fn pack_k(ty: QType, rows: usize, nb: usize, data: &[u8]) -> Vec<u8> {
-    let (bb, gbb) = (ty.block_bytes(), group_block_bytes(ty));
+/// The group layout's frame: for each of `rows` rows of `nb` ggml blocks of `ty`, calls
+/// `fill(src, dst, k)` with the source block, its group-block of `gbb` bytes and the row's
+/// place `k` in its group. Missing rows of the last group stay zero.
+fn regroup(
+    ty: QType,
+    gbb: usize,
+    rows: usize,
+    nb: usize,
+    data: &[u8],
+    fill: impl Fn(&[u8], &mut [u8], usize),
+) -> Vec<u8> {
+    let bb = ty.block_bytes();
     let mut out = vec![0u8; rows.div_ceil(G) * nb * gbb];
     for r in 0..rows {
         let (g, k) = (r / G, r % G);
         for b in 0..nb {
             let src = &data[(r * nb + b) * bb..(r * nb + b + 1) * bb];
-            let dst = &mut out[(g * nb + b) * gbb..(g * nb + b + 1) * gbb];
-            match ty {
-                QType::Q4K => {
-                    let (d, dmin) = (crate::reference::f16_at(src, 0), crate::reference::f16_at(src, 2));
-                    dst[4 * k..4 * k + 4].copy_from_slice(&d.to_le_bytes());
-                    dst[16 + 4 * k..20 + 4 * k].copy_from_slice(&dmin.to_le_bytes());
-                    for s in 0..8 {
-                        let (sc, m) = crate::reference::scale_min_k4(s, &src[4..16]);
-                        dst[32 + 4 * s + k] = sc;
-                        dst[K4_MINS + 4 * s + k] = m;
-                    }
-                    for c in 0..4 {
-                        let at = K4_QS + 128 * c + 32 * k;
-                        dst[at..at + 32].copy_from_slice(&src[16 + 32 * c..48 + 32 * c]);
-                    }
-                }
-                QType::Q6K => {
-                    dst[4 * k..4 * k + 4].copy_from_slice(&crate::reference::f16_at(src, 208).to_le_bytes());
-                    for s in 0..16 {
-                        dst[16 + 4 * s + k] = src[192 + s];
-                    }
-                    let v = crate::reference::q6_k_values(src);
-                    for (j, v) in v.chunks_exact(32).enumerate() {
-                        let at = K6_Q + 128 * j + 32 * k;
-                        dst[at..at + 32].iter_mut().zip(v).for_each(|(d, &v)| *d = v as u8);
-                    }
-                }
-                _ => unreachable!("only Q4_K and Q6_K are grouped"),
-            }
+            fill(src, &mut out[(g * nb + b) * gbb..(g * nb + b + 1) * gbb], k);
         }
     }
     out
+}
+
+/// Repacks `rows` rows of Q4_K or Q6_K blocks (`nb` each) into groups of four rows.
+pub(crate) fn pack_k(ty: QType, rows: usize, nb: usize, data: &[u8]) -> Vec<u8> {
+    regroup(ty, group_block_bytes(ty), rows, nb, data, |src, dst, k| match ty {
+        QType::Q4K => {
+            let (d, dmin) = (crate::reference::f16_at(src, 0), crate::reference::f16_at(src, 2));
+            dst[4 * k..4 * k + 4].copy_from_slice(&d.to_le_bytes());
+            dst[16 + 4 * k..20 + 4 * k].copy_from_slice(&dmin.to_le_bytes());
+            for s in 0..8 {
+                let (sc, m) = crate::reference::scale_min_k4(s, &src[4..16]);
+                dst[32 + 4 * s + k] = sc;
+                dst[K4_MINS + 4 * s + k] = m;
+            }
+            for c in 0..4 {
+                let at = K4_QS + 128 * c + 32 * k;
+                dst[at..at + 32].copy_from_slice(&src[16 + 32 * c..48 + 32 * c]);
+            }
+        }
+        QType::Q6K => {
+            dst[4 * k..4 * k + 4].copy_from_slice(&crate::reference::f16_at(src, 208).to_le_bytes());
+            for s in 0..16 {
+                dst[16 + 4 * s + k] = src[192 + s];
+            }
+            let v = crate::reference::q6_k_values(src);
+            for (j, v) in v.chunks_exact(32).enumerate() {
+                let at = K6_Q + 128 * j + 32 * k;
+                dst[at..at + 32].iter_mut().zip(v).for_each(|(d, &v)| *d = v as u8);
+            }
+        }
+        _ => unreachable!("only Q4_K and Q6_K are grouped"),
+    })
 }
 
 /// Row `k` of a grouped Q4_K block: d, dmin, the 8 scales and mins, the 128 nibble bytes.
@@ -120,34 +133,24 @@ pub(crate) fn k6_block(gb: &[u8], k: usize) -> (f32, [i8; 16], [i8; 256]) {
 /// Repacks `rows` rows of ggml `ty` blocks (`nb` blocks each) into the group layout of
 /// `layout` (`ty` itself, or Q8_0 for widened Q5_0).
 pub(crate) fn pack(ty: QType, layout: QType, rows: usize, nb: usize, data: &[u8]) -> Vec<u8> {
-    let (bb, gbb) = (ty.block_bytes(), group_block_bytes(layout));
-    let mut out = vec![0u8; rows.div_ceil(G) * nb * gbb];
-    for r in 0..rows {
-        let (g, k) = (r / G, r % G);
-        for b in 0..nb {
-            let src = &data[(r * nb + b) * bb..(r * nb + b + 1) * bb];
-            let dst = &mut out[(g * nb + b) * gbb..(g * nb + b + 1) * gbb];
-            let d = f16::from_le_bytes([src[0], src[1]]).to_f32();
-            dst[4 * k..4 * k + 4].copy_from_slice(&d.to_le_bytes());
-            match (ty, layout) {
-                (QType::Q5_0, QType::Q8_0) => {
-                    let v = crate::reference::q5_0_values(
-                        u32::from_le_bytes([src[2], src[3], src[4], src[5]]),
-                        &src[6..22],
-                    );
-                    dst[16 + 32 * k..48 + 32 * k].iter_mut().zip(v).for_each(|(d, v)| *d = v as u8);
-                }
-                (QType::Q4_0, _) => dst[16 + 16 * k..32 + 16 * k].copy_from_slice(&src[2..18]),
-                (QType::Q5_0, _) => {
-                    dst[16 + 4 * k..20 + 4 * k].copy_from_slice(&src[2..6]);
-                    dst[32 + 16 * k..48 + 16 * k].copy_from_slice(&src[6..22]);
-                }
-                (QType::Q8_0, _) => dst[16 + 32 * k..48 + 32 * k].copy_from_slice(&src[2..34]),
-                (QType::Q4K | QType::Q5K | QType::Q6K, _) => unreachable!("K-quants are grouped by `pack_k`"),
+    regroup(ty, group_block_bytes(layout), rows, nb, data, |src, dst, k| {
+        let d = f16::from_le_bytes([src[0], src[1]]).to_f32();
+        dst[4 * k..4 * k + 4].copy_from_slice(&d.to_le_bytes());
+        match (ty, layout) {
+            (QType::Q5_0, QType::Q8_0) => {
+                let v =
+                    crate::reference::q5_0_values(u32::from_le_bytes([src[2], src[3], src[4], src[5]]), &src[6..22]);
+                dst[16 + 32 * k..48 + 32 * k].iter_mut().zip(v).for_each(|(d, v)| *d = v as u8);
             }
+            (QType::Q4_0, _) => dst[16 + 16 * k..32 + 16 * k].copy_from_slice(&src[2..18]),
+            (QType::Q5_0, _) => {
+                dst[16 + 4 * k..20 + 4 * k].copy_from_slice(&src[2..6]);
+                dst[32 + 16 * k..48 + 16 * k].copy_from_slice(&src[6..22]);
+            }
+            (QType::Q8_0, _) => dst[16 + 32 * k..48 + 32 * k].copy_from_slice(&src[2..34]),
+            (QType::Q4K | QType::Q5K | QType::Q6K, _) => unreachable!("K-quants are grouped by `pack_k`"),
         }
-    }
-    out
+    })
 }
 
 /// Scale and values (offset removed) of row `k` of a group-block.

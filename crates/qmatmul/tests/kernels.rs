@@ -45,60 +45,57 @@ fn dequantize_matches_candle_for_every_type() {
     }
 }
 
-/// Q5_0 widened to bytes (wasm32's storage) decodes and multiplies like the packed storage and
-/// like candle, whichever storage this target picks by default.
-#[test]
-fn both_q5_0_storages_agree_with_candle() {
-    let (rows, cols, n) = (13, 320, 3);
-    let data = random_blocks(QType::Q5_0, rows * cols / 32, 17);
+/// `m` (built from `data`, `rows × cols` of `ty`) decodes every row exactly as candle does and
+/// multiplies `n` random activation rows like candle, with either kernel; `what` names the case.
+fn agrees_with_candle(m: &QMatrix, ty: QType, data: &[u8], n: usize, what: &str) {
+    let (rows, cols) = (m.rows(), m.cols());
     let x = random_acts(n * cols, 18);
-    let theirs_w = candle_qtensor(QType::Q5_0, rows, cols, &data)
+    let theirs_w = candle_qtensor(ty, rows, cols, data)
         .dequantize(&Device::Cpu)
         .and_then(|t| t.flatten_all())
         .and_then(|t| t.to_vec1::<f32>())
         .expect("candle dequantize");
-    let qm = QMatMul::from_qtensor(candle_qtensor(QType::Q5_0, rows, cols, &data)).expect("qmatmul");
+    let qm = QMatMul::from_qtensor(candle_qtensor(ty, rows, cols, data)).expect("qmatmul");
     let xt = Tensor::from_slice(&x, (n, cols), &Device::Cpu).expect("x");
     let theirs = qm.forward(&xt).and_then(|t| t.flatten_all()).and_then(|t| t.to_vec1::<f32>()).expect("forward");
     let scale = theirs.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
+    let mut w = vec![0.0; cols];
+    for r in 0..rows {
+        m.dequantize_row(r, &mut w).expect("row");
+        assert_eq!(&w[..], &theirs_w[r * cols..(r + 1) * cols], "{what} row {r}");
+    }
+    for kernel in [Kernel::Best, Kernel::Scalar] {
+        let mut ours = vec![0.0; n * rows];
+        m.matmul_with(kernel, &x, n, &mut ours).expect("matmul");
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert!((a - b).abs() <= 1e-4 * scale, "{what} {kernel:?} output {i}: ours {a}, candle {b}");
+        }
+    }
+}
+
+/// Q5_0 widened to bytes (wasm32's storage) decodes and multiplies like the packed storage and
+/// like candle (rows 13: the last group is padded).
+#[test]
+fn both_q5_0_storages_agree_with_candle() {
+    let (rows, cols) = (13, 320);
+    let data = random_blocks(QType::Q5_0, rows * cols / 32, 17);
     for q5 in [Q5Storage::Packed, Q5Storage::Bytes] {
         let storage = Storage { q5, k: KStorage::for_target() };
         let m = QMatrix::with_storage(QType::Q5_0, rows, cols, data.clone(), storage).expect("matrix");
         assert_eq!(m.ty(), QType::Q5_0);
         let per_group = if q5 == Q5Storage::Bytes { 16 + 4 * 32 } else { 16 + 16 + 4 * 16 };
         assert_eq!(m.bytes(), rows.div_ceil(4) * (cols / 32) * per_group, "{q5:?} layout size");
-        let mut w = vec![0.0; cols];
-        for r in 0..rows {
-            m.dequantize_row(r, &mut w).expect("row");
-            assert_eq!(&w[..], &theirs_w[r * cols..(r + 1) * cols], "{q5:?} row {r}");
-        }
-        for kernel in [Kernel::Best, Kernel::Scalar] {
-            let mut ours = vec![0.0; n * rows];
-            m.matmul_with(kernel, &x, n, &mut ours).expect("matmul");
-            for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
-                assert!((a - b).abs() <= 1e-4 * scale, "{q5:?} {kernel:?} output {i}: ours {a}, candle {b}");
-            }
-        }
+        agrees_with_candle(&m, QType::Q5_0, &data, 3, &format!("{q5:?}"));
     }
 }
 
-/// Q4_K and Q6_K grouped by four rows (wasm32's storage) decode and multiply like ggml's rows
-/// and like candle, with either kernel (rows 13: the last group is padded).
+/// Q4_K and Q6_K in ggml's rows and grouped by four rows (every target's storage) decode and
+/// multiply like candle, with either kernel.
 #[test]
 fn both_k_storages_agree_with_candle() {
     for ty in [QType::Q4K, QType::Q6K] {
-        let (rows, cols, n) = (13, 512, 3);
+        let (rows, cols) = (13, 512);
         let data = random_blocks(ty, rows * cols / 256, 31);
-        let x = random_acts(n * cols, 32);
-        let theirs_w = candle_qtensor(ty, rows, cols, &data)
-            .dequantize(&Device::Cpu)
-            .and_then(|t| t.flatten_all())
-            .and_then(|t| t.to_vec1::<f32>())
-            .expect("candle dequantize");
-        let qm = QMatMul::from_qtensor(candle_qtensor(ty, rows, cols, &data)).expect("qmatmul");
-        let xt = Tensor::from_slice(&x, (n, cols), &Device::Cpu).expect("x");
-        let theirs = qm.forward(&xt).and_then(|t| t.flatten_all()).and_then(|t| t.to_vec1::<f32>()).expect("forward");
-        let scale = theirs.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
         for k in [KStorage::Rows, KStorage::Groups] {
             let m = QMatrix::with_storage(ty, rows, cols, data.clone(), Storage { q5: Q5Storage::Packed, k })
                 .expect("matrix");
@@ -110,18 +107,7 @@ fn both_k_storages_agree_with_candle() {
             let expected =
                 if k == KStorage::Rows { rows * 2 * ty.block_bytes() } else { rows.div_ceil(4) * 2 * per_4_rows };
             assert_eq!(m.bytes(), expected, "{ty:?} {k:?} layout size");
-            let mut w = vec![0.0; cols];
-            for r in 0..rows {
-                m.dequantize_row(r, &mut w).expect("row");
-                assert_eq!(&w[..], &theirs_w[r * cols..(r + 1) * cols], "{ty:?} {k:?} row {r}");
-            }
-            for kernel in [Kernel::Best, Kernel::Scalar] {
-                let mut ours = vec![0.0; n * rows];
-                m.matmul_with(kernel, &x, n, &mut ours).expect("matmul");
-                for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
-                    assert!((a - b).abs() <= 1e-4 * scale, "{ty:?} {k:?} {kernel:?} output {i}: ours {a}, candle {b}");
-                }
-            }
+            agrees_with_candle(&m, ty, &data, 3, &format!("{ty:?} {k:?}"));
         }
     }
 }
