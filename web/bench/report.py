@@ -253,14 +253,13 @@ def write_chart(path, chart):
     parts = []
     if len(vmax) > 1:
         parts.append('<text x="10" y="38" font-size="12" fill="#555">Each model shape has its own scale '
-                     '(given at the right of each group).</text>')
+                     '(given beside each file name).</text>')
         y = 54
     for name, rows, roof in chart:
         scale = width / vmax.get(shape(name), 1.0)
-        parts.append(f'<text x="10" y="{y + 10}" font-weight="bold">{name}</text>')
-        if len(vmax) > 1:
-            parts.append(f'<text x="{left + width + 70}" y="{y + 10}" text-anchor="end" font-size="11" fill="#555">'
-                         f'{shape(name)} scale: 0–{vmax[shape(name)]:.0f} tok/s</text>')
+        note = (f'<tspan font-weight="normal" font-size="11" fill="#555">   scale 0–{vmax[shape(name)]:.0f} tok/s</tspan>'
+                if len(vmax) > 1 else '')
+        parts.append(f'<text x="10" y="{y + 10}" font-weight="bold">{name}{note}</text>')
         y0 = y + 18
         for eng, th, where, label, color in series:
             r = next((r for r in rows if r["engine"].startswith(eng) and r["threads"] == th and r["where"] == where), None)
