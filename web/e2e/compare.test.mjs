@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startServer, launch, waitForState, text, fixtures, shots } from './harness.mjs';
+import { startServer, launch, waitForState, text, fixtures, shots, typeWithoutLeaving, commitField } from './harness.mjs';
 
 const python = process.env.PYTHON || 'python3';
 const expected = fs.readFileSync(path.join(fixtures, 'stories260K', 'expected_t0_n200.txt'), 'utf8');
@@ -228,13 +228,8 @@ test('numbers typed into the cost panel survive a re-render; one that does not p
   await page.goto(link({ model: storiesUrl(), backend: 'cpu' }));
   await waitForState(page, ['idle']);
   const field = (id) => page.locator(`[data-testid="${id}"]`).first();
-  // Typing without leaving the field: input events, no change event, focus untouched.
-  const typeOnly = (id, value) =>
-    field(id).evaluate((el, v) => {
-      el.value = v;
-      el.dispatchEvent(new Event('input', { bubbles: true }));
-    }, value);
-  const commit = (id) => field(id).evaluate((el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+  const typeOnly = (id, value) => typeWithoutLeaving(field(id), value);
+  const commit = (id) => commitField(field(id));
   const typed = { volume: '12345', 'price-input': '9.5', 'eur-usd-rate': '1.2' };
   for (const [id, value] of Object.entries(typed)) await typeOnly(id, value);
   // Re-render the cost panel without moving focus: tick "energy" by a dispatched click.

@@ -77,3 +77,17 @@ export async function waitForState(page, states, timeout = 120_000) {
 }
 
 export const text = (page, id) => page.locator(`[data-testid="${id}"]`).textContent();
+
+/** Sets a field's text as typing does (input events, no change event), focus untouched: what a
+ * user has typed before leaving the field. */
+export async function typeWithoutLeaving(locator, value) {
+  await locator.evaluate((el, v) => {
+    el.value = v;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, value);
+}
+
+/** Commits a field as leaving it or pressing Enter does (a change event). */
+export async function commitField(locator) {
+  await locator.evaluate((el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+}

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launch, waitForState, text, fixtures, shots } from './harness.mjs';
+import { startServer, launch, waitForState, text, fixtures, shots, typeWithoutLeaving, commitField } from './harness.mjs';
 
 const expected = fs.readFileSync(path.join(fixtures, 'stories260K', 'expected_t0_n200.txt'), 'utf8');
 let server;
@@ -207,13 +207,8 @@ test('a setting being typed survives a re-render; on commit it applies, and one 
   await waitForState(page, ['idle']);
   await page.locator('details.settings summary').click();
   const field = (label) => page.getByLabel(label, { exact: true });
-  // Typing without leaving the field: input events, no change event, focus untouched.
-  const typeOnly = (label, value) =>
-    field(label).evaluate((el, v) => {
-      el.value = v;
-      el.dispatchEvent(new Event('input', { bubbles: true }));
-    }, value);
-  const commit = (label) => field(label).evaluate((el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+  const typeOnly = (label, value) => typeWithoutLeaving(field(label), value);
+  const commit = (label) => commitField(field(label));
   const typed = { Temperature: '0.35', 'Max tokens': '17', 'Stop strings (comma-separated)': 'The end,' };
   for (const [label, value] of Object.entries(typed)) await typeOnly(label, value);
   // Re-render the page without moving focus: tick "Chat" by a dispatched click.

@@ -55,7 +55,7 @@ use crate::costs::{
     hosted_sampling, key_storage_name, local_metrics, price_for, privacy_headline, privacy_summary, quick_diff,
     slider_from_volume, tokens_per_request, totals, url_host, volume_from_slider,
 };
-use crate::field::{DraftField, parse_into};
+use crate::field::{DraftField, commit_to, parse_into};
 use crate::format;
 use crate::latest::Latest;
 
@@ -1193,17 +1193,7 @@ pub fn CostPanel(props: &CostProps) -> Html {
         })
     };
     // For DraftFields: `f` takes the typed text and says whether it was taken.
-    let commit = |f: fn(&mut CostForm, &str) -> bool| {
-        let form = form.clone();
-        Callback::from(move |v: String| {
-            let mut next = form.current();
-            let taken = f(&mut next, &v);
-            if taken {
-                form.set(next);
-            }
-            taken
-        })
-    };
+    let commit = |f: fn(&mut CostForm, &str) -> bool| commit_to(&form, f);
     let set_input = |f: fn(&mut CostForm, String)| {
         let form = form.clone();
         Callback::from(move |e: InputEvent| {

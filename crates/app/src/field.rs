@@ -11,6 +11,8 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::latest::Latest;
+
 /// What a [`DraftField`] shows and whom it tells.
 #[derive(Properties, PartialEq)]
 pub struct DraftFieldProps {
@@ -87,6 +89,20 @@ pub fn draft_field(p: &DraftFieldProps) -> Html {
             aria-invalid={refused.then_some("true")}
             title={refused.then_some("Not taken: this value does not parse; the previous one still applies.")} />
     }
+}
+
+/// A [`DraftField`]'s `oncommit` for a field of `state`: `f` applies the typed text to the
+/// newest value and says whether it took it; only a taken text sets the state.
+pub fn commit_to<T: Clone + 'static>(state: &Latest<T>, f: fn(&mut T, &str) -> bool) -> Callback<String, bool> {
+    let state = state.clone();
+    Callback::from(move |text: String| {
+        let mut next = state.current();
+        let taken = f(&mut next, &text);
+        if taken {
+            state.set(next);
+        }
+        taken
+    })
 }
 
 /// Parses `text` (trimmed) into `slot`; false, leaving `slot` as it was, when it does not parse.

@@ -17,7 +17,7 @@ use yew::prelude::*;
 
 use crate::compare::{ComparePanel, CostPanel, PrivacyLog, WorkbenchProvider};
 use crate::costs::{self, ApiChoice, LocalResult};
-use crate::field::{DraftField, parse_into};
+use crate::field::{DraftField, commit_to, parse_into};
 use crate::format;
 use crate::latest::Latest;
 use crate::pane::{LocalPane, PaneStatus};
@@ -440,17 +440,7 @@ fn App() -> Html {
     }
 
     // Setting fields are DraftFields: `f` takes the typed text and says whether it was taken.
-    let update = |f: fn(&mut RunSettings, &str) -> bool| {
-        let settings = settings.clone();
-        Callback::from(move |v: String| {
-            let mut s = settings.current();
-            let taken = f(&mut s, &v);
-            if taken {
-                settings.set(s);
-            }
-            taken
-        })
-    };
+    let update = |f: fn(&mut RunSettings, &str) -> bool| commit_to(&settings, f);
     let on_prompt = {
         let settings = settings.clone();
         Callback::from(move |e: InputEvent| {
@@ -806,7 +796,7 @@ fn App() -> Html {
                                 s.max_tokens = s.max_tokens.clamp(1, crate::settings::MAX_TOKENS_LIMIT);
                                 taken
                             })} /></label>
-                            <label class="field"><span>{"Stop strings (comma-separated)"}</span><DraftField testid="stop" value={s.stop.join(",")} oncommit={update(|s, v| { s.stop = v.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect(); true })} /></label>
+                            <label class="field"><span>{"Stop strings (comma-separated)"}</span><DraftField testid="stop-strings" value={s.stop.join(",")} oncommit={update(|s, v| { s.stop = v.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect(); true })} /></label>
                         </div>
                     </details>
                     <div class="row">
