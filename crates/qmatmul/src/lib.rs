@@ -23,6 +23,8 @@ mod wasm;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+use std::borrow::Cow;
+
 pub use act::{Q8Block, Q8KBlock, quantize_q8_0, quantize_q8_k};
 
 /// How a matrix is held: the choices that differ between targets.
@@ -247,13 +249,22 @@ enum Dot {
 }
 
 impl QMatrix {
-    /// Wraps a matrix's blocks, checking the size (held as [`Storage::for_target`]).
-    pub fn new(ty: QType, rows: usize, cols: usize, data: Vec<u8>) -> Result<Self, QError> {
+    /// Wraps a matrix's blocks, checking the size (held as [`Storage::for_target`]). Grouped
+    /// types are repacked from the bytes as they are given, so a borrowed slice (a tensor in
+    /// a loaded file) is read once and not copied first.
+    pub fn new<'a>(ty: QType, rows: usize, cols: usize, data: impl Into<Cow<'a, [u8]>>) -> Result<Self, QError> {
         Self::with_storage(ty, rows, cols, data, Storage::for_target())
     }
 
     /// [`Self::new`] with a chosen storage (tests check every one on every target).
-    pub fn with_storage(ty: QType, rows: usize, cols: usize, data: Vec<u8>, storage: Storage) -> Result<Self, QError> {
+    pub fn with_storage<'a>(
+        ty: QType,
+        rows: usize,
+        cols: usize,
+        data: impl Into<Cow<'a, [u8]>>,
+        storage: Storage,
+    ) -> Result<Self, QError> {
+        let data = data.into();
         if cols == 0 || !cols.is_multiple_of(ty.block_elems()) {
             return Err(QError::RaggedRow { ty: ty.name(), cols, block: ty.block_elems() });
         }
@@ -268,7 +279,7 @@ impl QMatrix {
         } else if storage.k == KStorage::Groups && packed::can_group(ty) {
             (true, packed::pack_k(ty, rows, nb, &data))
         } else {
-            (false, data)
+            (false, data.into_owned())
         };
         Ok(Self { ty, layout, grouped, rows, cols, data })
     }
@@ -363,25 +374,10 @@ impl QMatrix {
         }
         let nb = self.cols / self.ty.block_elems();
         match self.dot(kernel) {
-            Dot::Group(f, f2) => {
-                let mut acts = Vec::with_capacity(n * nb);
-                for row in x.chunks_exact(self.cols) {
-                    quantize_q8_0(row, &mut acts);
-                }
-                self.run_groups(&acts, nb, n, y, f, f2);
-            }
-            Dot::KGroup(f, f2) => {
-                let mut acts = Vec::with_capacity(n * nb);
-                for row in x.chunks_exact(self.cols) {
-                    quantize_q8_k(row, &mut acts);
-                }
-                self.run_groups(&acts, nb, n, y, f, f2);
-            }
+            Dot::Group(f, f2) => self.run_groups(&quantize_rows(x, self.cols, n * nb, quantize_q8_0), nb, n, y, f, f2),
+            Dot::KGroup(f, f2) => self.run_groups(&quantize_rows(x, self.cols, n * nb, quantize_q8_k), nb, n, y, f, f2),
             Dot::K(f, f2) => {
-                let mut acts = Vec::with_capacity(n * nb);
-                for row in x.chunks_exact(self.cols) {
-                    quantize_q8_k(row, &mut acts);
-                }
+                let acts = quantize_rows(x, self.cols, n * nb, quantize_q8_k);
                 let act = |t: usize| &acts[t * nb..(t + 1) * nb];
                 self.run_units(1, n, y, |r, t, out: &mut [f32]| match f2 {
                     Some(f2) if out.len() >= 2 => {
@@ -469,6 +465,14 @@ impl QMatrix {
             }
         }
     }
+}
+
+/// Each activation row of `x` (rows of `cols`) quantized once, to the blocks the kernels take
+/// (`blocks` in all).
+fn quantize_rows<A>(x: &[f32], cols: usize, blocks: usize, quantize: fn(&[f32], &mut Vec<A>)) -> Vec<A> {
+    let mut acts = Vec::with_capacity(blocks);
+    x.chunks_exact(cols).for_each(|row| quantize(row, &mut acts));
+    acts
 }
 
 /// Weight products below which a matrix product stays on the calling thread: sharing one

@@ -13,7 +13,7 @@
 //! Q5_0 may instead be held widened ([`crate::Q5Storage::Bytes`]): its values, offset removed,
 //! as signed bytes in Q8_0's layout, so Q8_0's kernels serve it.
 //!
-//! Q4_K and Q6_K may be grouped too ([`crate::KStorage::Groups`], wasm32's choice), with their
+//! Q4_K and Q6_K are grouped too ([`crate::KStorage::Groups`], every target's choice), with their
 //! sub-block scales decoded once at load, so a kernel vectorizes the scale arithmetic over the
 //! four rows instead of unpacking 6-bit fields per row and block:
 //! - Q4_K: `[4 × f32 d] [4 × f32 dmin] [8 sub-blocks × 4 rows u8 scale] [8 × 4 u8 min]`
@@ -26,7 +26,7 @@
 //! back: with the rows 256 bytes apart, the AVX2 Q6_K kernel ran at 18 G weight products/s
 //! from memory against 50 in cache.
 
-use half::f16;
+use crate::reference::f16_at;
 
 use crate::QType;
 
@@ -83,7 +83,7 @@ fn regroup(
 pub(crate) fn pack_k(ty: QType, rows: usize, nb: usize, data: &[u8]) -> Vec<u8> {
     regroup(ty, group_block_bytes(ty), rows, nb, data, |src, dst, k| match ty {
         QType::Q4K => {
-            let (d, dmin) = (crate::reference::f16_at(src, 0), crate::reference::f16_at(src, 2));
+            let (d, dmin) = (f16_at(src, 0), f16_at(src, 2));
             dst[4 * k..4 * k + 4].copy_from_slice(&d.to_le_bytes());
             dst[16 + 4 * k..20 + 4 * k].copy_from_slice(&dmin.to_le_bytes());
             for s in 0..8 {
@@ -97,7 +97,7 @@ pub(crate) fn pack_k(ty: QType, rows: usize, nb: usize, data: &[u8]) -> Vec<u8> 
             }
         }
         QType::Q6K => {
-            dst[4 * k..4 * k + 4].copy_from_slice(&crate::reference::f16_at(src, 208).to_le_bytes());
+            dst[4 * k..4 * k + 4].copy_from_slice(&f16_at(src, 208).to_le_bytes());
             for s in 0..16 {
                 dst[16 + 4 * s + k] = src[192 + s];
             }
@@ -111,12 +111,16 @@ pub(crate) fn pack_k(ty: QType, rows: usize, nb: usize, data: &[u8]) -> Vec<u8> 
     })
 }
 
+/// The f32 stored at `at` of a group-block (scales are held as f32).
+fn f32_at(gb: &[u8], at: usize) -> f32 {
+    f32::from_le_bytes([gb[at], gb[at + 1], gb[at + 2], gb[at + 3]])
+}
+
 /// Row `k` of a grouped Q4_K block: d, dmin, the 8 scales and mins, the 128 nibble bytes.
 pub(crate) fn k4_block(gb: &[u8], k: usize) -> (f32, f32, [u8; 8], [u8; 8], [u8; 128]) {
-    let f = |at: usize| f32::from_le_bytes([gb[at], gb[at + 1], gb[at + 2], gb[at + 3]]);
     (
-        f(4 * k),
-        f(16 + 4 * k),
+        f32_at(gb, 4 * k),
+        f32_at(gb, 16 + 4 * k),
         std::array::from_fn(|s| gb[32 + 4 * s + k]),
         std::array::from_fn(|s| gb[K4_MINS + 4 * s + k]),
         std::array::from_fn(|b| gb[K4_QS + 128 * (b / 32) + 32 * k + b % 32]),
@@ -125,16 +129,15 @@ pub(crate) fn k4_block(gb: &[u8], k: usize) -> (f32, f32, [u8; 8], [u8; 8], [u8;
 
 /// Row `k` of a grouped Q6_K block: d, the 16 scales, the 256 values (offset removed).
 pub(crate) fn k6_block(gb: &[u8], k: usize) -> (f32, [i8; 16], [i8; 256]) {
-    let d = f32::from_le_bytes([gb[4 * k], gb[4 * k + 1], gb[4 * k + 2], gb[4 * k + 3]]);
     let v = std::array::from_fn(|j| gb[K6_Q + 128 * (j / 32) + 32 * k + j % 32] as i8);
-    (d, std::array::from_fn(|s| gb[16 + 4 * s + k] as i8), v)
+    (f32_at(gb, 4 * k), std::array::from_fn(|s| gb[16 + 4 * s + k] as i8), v)
 }
 
 /// Repacks `rows` rows of ggml `ty` blocks (`nb` blocks each) into the group layout of
 /// `layout` (`ty` itself, or Q8_0 for widened Q5_0).
 pub(crate) fn pack(ty: QType, layout: QType, rows: usize, nb: usize, data: &[u8]) -> Vec<u8> {
     regroup(ty, group_block_bytes(layout), rows, nb, data, |src, dst, k| {
-        let d = f16::from_le_bytes([src[0], src[1]]).to_f32();
+        let d = f16_at(src, 0);
         dst[4 * k..4 * k + 4].copy_from_slice(&d.to_le_bytes());
         match (ty, layout) {
             (QType::Q5_0, QType::Q8_0) => {
@@ -155,7 +158,7 @@ pub(crate) fn pack(ty: QType, layout: QType, rows: usize, nb: usize, data: &[u8]
 
 /// Scale and values (offset removed) of row `k` of a group-block.
 pub(crate) fn block_values(ty: QType, gb: &[u8], k: usize) -> (f32, [i8; 32]) {
-    let d = f32::from_le_bytes([gb[4 * k], gb[4 * k + 1], gb[4 * k + 2], gb[4 * k + 3]]);
+    let d = f32_at(gb, 4 * k);
     let v = match ty {
         QType::Q4_0 => crate::reference::q4_0_values(&gb[16 + 16 * k..32 + 16 * k]),
         QType::Q5_0 => {

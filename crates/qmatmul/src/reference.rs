@@ -146,9 +146,8 @@ fn dot_k4(w: &[u8], a: &[Q8KBlock], bits5: bool) -> f32 {
     let bytes = if bits5 { 176 } else { 144 };
     let mut sum = 0.0f32;
     for (b, y) in w.chunks_exact(bytes).zip(a) {
-        let sc = std::array::from_fn(|j| scale_min_k4(j, &b[4..16]).0);
-        let m = std::array::from_fn(|j| scale_min_k4(j, &b[4..16]).1);
-        let (sumi, mins) = k4_sums(&k_values(b, bits5), &sc, &m, y);
+        let sm: [(u8, u8); 8] = std::array::from_fn(|j| scale_min_k4(j, &b[4..16]));
+        let (sumi, mins) = k4_sums(&k_values(b, bits5), &sm.map(|p| p.0), &sm.map(|p| p.1), y);
         sum += f16_at(b, 0) * y.d * sumi as f32 - f16_at(b, 2) * y.d * mins as f32;
     }
     sum

@@ -6,9 +6,10 @@
 //! straight into i16 lanes by masks and shifts, so every product is one `i32x4.dot_i16x8`
 //! lane. The K-quants multiply bytes into i16 lanes (`i16x8.extmul`), summed as far as i16
 //! cannot overflow for the type's value range, and widened to i32 by `i32x4.dot_i16x8`,
-//! which also applies the sub-block scales. Grouped Q4_K and Q6_K (`KStorage::Groups`, this
-//! target's storage; Q6_K's values held as signed bytes) meet each load of activations with four rows, whose sums are gathered
-//! into one vector per sub-block so that scales and mins apply to four rows per instruction.
+//! which also applies the sub-block scales. Grouped Q4_K and Q6_K (`KStorage::Groups`; Q6_K's
+//! values held as signed bytes) meet each load of activations with four rows, whose sums are
+//! gathered into one vector per sub-block so that scales and mins apply to four rows per
+//! instruction.
 
 #![allow(unsafe_code)]
 
@@ -159,16 +160,14 @@ fn dot2(even: v128, odd: v128, (ye, yo): (v128, v128)) -> v128 {
     i32x4_add(i32x4_dot_i16x8(even, ye), i32x4_dot_i16x8(odd, yo))
 }
 
-/// Q5_K (`bits5`; Q4_K when false) rows against `T` activation rows at once: each 16 bytes of
-/// weights are read into i16 lanes once and met with every activation row.
+/// Q5_K rows (the one K-quant kept in ggml's rows) against `T` activation rows at once: each
+/// 16 bytes of weights are read into i16 lanes once and met with every activation row.
 #[inline(always)]
-fn k4_rows<const T: usize>(w: &[u8], acts: [&[Q8KBlock]; T], bits5: bool) -> [f32; T] {
-    let bytes = if bits5 { 176 } else { 144 };
+fn q5_k_rows<const T: usize>(w: &[u8], acts: [&[Q8KBlock]; T]) -> [f32; T] {
     let (m4, one) = (u16x8_splat(0x000F), u16x8_splat(1));
     let mut sum = [0.0f32; T];
-    for (i, blk) in w.chunks_exact(bytes).enumerate() {
-        let scales = &blk[4..16];
-        let qs = if bits5 { &blk[48..176] } else { &blk[16..144] };
+    for (i, blk) in w.chunks_exact(QType::Q5K.block_bytes()).enumerate() {
+        let (scales, qs) = (&blk[4..16], &blk[48..176]);
         let (mut sumi, mut mins) = ([i32x4_splat(0); T], [0i32; T]);
         for c in 0..4 {
             let (sc_lo, m_lo) = scale_min_k4(2 * c, scales);
@@ -183,17 +182,14 @@ fn k4_rows<const T: usize>(w: &[u8], acts: [&[Q8KBlock]; T], bits5: bool) -> [f3
                 // Each i16 lane holds two bytes: values j, j + 1 (low nibbles) and j + 32,
                 // j + 33 (high nibbles) of this 64.
                 let v = load_at(qs, 32 * c + 16 * h);
-                let (mut le, mut lo, mut he, mut ho) =
-                    (v128_and(v, m4), v128_and(u16x8_shr(v, 8), m4), v128_and(u16x8_shr(v, 4), m4), u16x8_shr(v, 12));
-                if bits5 {
-                    let qh = load_at(blk, 16 + 16 * h);
-                    let bit = |shift: u32| i16x8_shl(v128_and(u16x8_shr(qh, shift), one), 4);
-                    let s = 2 * c as u32;
-                    le = v128_or(le, bit(s));
-                    lo = v128_or(lo, bit(s + 8));
-                    he = v128_or(he, bit(s + 1));
-                    ho = v128_or(ho, bit(s + 9));
-                }
+                // The fifth bits of these values, from `qh`, OR-ed in as 16.
+                let qh = load_at(blk, 16 + 16 * h);
+                let bit = |shift: u32| i16x8_shl(v128_and(u16x8_shr(qh, shift), one), 4);
+                let s = 2 * c as u32;
+                let le = v128_or(v128_and(v, m4), bit(s));
+                let lo = v128_or(v128_and(u16x8_shr(v, 8), m4), bit(s + 8));
+                let he = v128_or(v128_and(u16x8_shr(v, 4), m4), bit(s + 1));
+                let ho = v128_or(u16x8_shr(v, 12), bit(s + 9));
                 for t in 0..T {
                     let q = &acts[t][i].qs16;
                     p_lo[t] = i32x4_add(p_lo[t], dot2(le, lo, wide16(q, 64 * c + 16 * h)));
@@ -215,11 +211,11 @@ fn k4_rows<const T: usize>(w: &[u8], acts: [&[Q8KBlock]; T], bits5: bool) -> [f3
 }
 
 fn q5_k(w: &[u8], a: &[Q8KBlock]) -> f32 {
-    k4_rows(w, [a], true)[0]
+    q5_k_rows(w, [a])[0]
 }
 
 fn q5_k_x2(w: &[u8], a: &[Q8KBlock], b: &[Q8KBlock]) -> [f32; 2] {
-    k4_rows(w, [a, b], true)
+    q5_k_rows(w, [a, b])
 }
 
 #[inline(always)]

@@ -220,8 +220,7 @@ unsafe fn q8_0_avx2(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
             let x = unsafe { load32(gb.add(16 + 32 * k)) };
             _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(qy, x)), ones)
         };
-        let h = _mm256_hadd_epi32(_mm256_hadd_epi32(row(0), row(1)), _mm256_hadd_epi32(row(2), row(3)));
-        _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1))
+        row_totals([row(0), row(1), row(2), row(3)])
     };
     unsafe { dot_group(g, a, QType::Q8_0, 0, sums) }
 }

@@ -133,8 +133,7 @@ impl Backend for CpuBackend {
         };
         let (inp, out) = (inp as usize, out as usize);
         if let Some(ty) = own_type(t.dtype) {
-            let m =
-                QMatrix::new(ty, out, inp, t.data.to_vec()).map_err(|e| err(format!("tensor {:?}: {e}", t.name)))?;
+            let m = QMatrix::new(ty, out, inp, &*t.data).map_err(|e| err(format!("tensor {:?}: {e}", t.name)))?;
             return Ok(CpuMatrix { kind: MatrixKind::Own(m), out, inp });
         }
         let dtype = candle_dtype(t)?;
