@@ -39,24 +39,87 @@ pub struct BenchArgs {
     /// CPU threads (default: candle's choice, the physical core count).
     #[arg(long)]
     threads: Option<usize>,
-    /// Prompt length in tokens (BOS included), prefilled in one pass.
-    #[arg(long, default_value_t = 64)]
-    prompt_tokens: usize,
-    /// Tokens generated after the prompt.
-    #[arg(long, default_value_t = 64)]
-    gen_tokens: usize,
-    /// Timed runs; the report gives their median, minimum and maximum.
-    #[arg(long, default_value_t = 3)]
-    repeat: usize,
-    /// Untimed runs first (page faults, caches, pipeline compilation).
-    #[arg(long, default_value_t = 1)]
-    warmup: usize,
-    /// KV cache size (default: the engine's, as in the page).
-    #[arg(long)]
-    n_ctx: Option<usize>,
+    #[command(flatten)]
+    runs: RunArgs,
     /// Print one JSON object on stdout instead of the table.
     #[arg(long)]
     json: bool,
+}
+
+/// How a model is run for timing (shared with `arbitre gpubench`).
+#[derive(Args, Clone, Debug)]
+pub struct RunArgs {
+    /// Prompt length in tokens (BOS included), prefilled in one pass.
+    #[arg(long, default_value_t = 64)]
+    pub prompt_tokens: usize,
+    /// Tokens generated after the prompt.
+    #[arg(long, default_value_t = 64)]
+    pub gen_tokens: usize,
+    /// Timed runs; the report gives their median, minimum and maximum.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Untimed runs first (page faults, caches, pipeline compilation).
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    /// KV cache size (default: the engine's, as in the page).
+    #[arg(long)]
+    pub n_ctx: Option<usize>,
+}
+
+/// Median, minimum and maximum of some runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    /// The median.
+    pub median: f64,
+    /// The smallest.
+    pub min: f64,
+    /// The largest.
+    pub max: f64,
+}
+
+/// What the timed runs of one model gave.
+pub struct Measured {
+    /// The prompt's token ids.
+    pub prompt: Vec<u32>,
+    /// Prefill tokens/s of each timed run.
+    pub prefill: Vec<f64>,
+    /// Decode tokens/s of each timed run (after the first generated token).
+    pub decode: Vec<f64>,
+    /// Time to first token of each timed run, in ms.
+    pub ttft_ms: Vec<f64>,
+}
+
+impl Measured {
+    /// Prefill tokens/s over the runs.
+    pub fn prefill_spread(&self) -> Spread {
+        spread(&self.prefill)
+    }
+
+    /// Decode tokens/s over the runs.
+    pub fn decode_spread(&self) -> Spread {
+        spread(&self.decode)
+    }
+}
+
+/// The warm-up runs, then the timed runs of `engine` on the synthetic prompt.
+pub fn measure<B: Backend>(engine: &Engine<B>, a: &RunArgs) -> Result<Measured> {
+    if a.repeat == 0 {
+        bail!("--repeat must be at least 1");
+    }
+    if a.gen_tokens < 2 {
+        bail!("--gen-tokens must be at least 2 (decode speed is measured after the first token)");
+    }
+    let prompt = engine.synthetic_prompt(a.prompt_tokens)?;
+    for _ in 0..a.warmup {
+        one_run(engine, &prompt, a)?;
+    }
+    let runs = (0..a.repeat).map(|_| one_run(engine, &prompt, a)).collect::<Result<Vec<_>>>()?;
+    Ok(Measured {
+        prompt,
+        prefill: runs.iter().map(|s| s.prefill_tps).collect(),
+        decode: runs.iter().map(|s| s.decode_tps).collect(),
+        ttft_ms: runs.iter().map(|s| s.ttft_ms).collect(),
+    })
 }
 
 /// Runs `arbitre bench`.
@@ -77,13 +140,13 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         BenchBackend::Cpu => {
             let engine =
                 Engine::from_gguf_bytes(CpuBackend, bytes).with_context(|| format!("loading {}", a.model.display()))?;
-            measure(&engine, &a, file_bytes, load_start)
+            report(&engine, &a, file_bytes, load_start)
         }
         BenchBackend::Webgpu => {
             let gpu = WebGpuBackend::request_blocking().context("--backend webgpu")?;
             let engine =
                 Engine::from_gguf_bytes(gpu, bytes).with_context(|| format!("loading {}", a.model.display()))?;
-            measure(&engine, &a, file_bytes, load_start)
+            report(&engine, &a, file_bytes, load_start)
         }
     }
 }
@@ -113,15 +176,19 @@ fn effective_threads() -> (usize, &'static str) {
     (std::thread::available_parallelism().map(usize::from).unwrap_or(1), "default")
 }
 
-fn one_run<B: Backend>(engine: &Engine<B>, prompt: &[u32], a: &BenchArgs) -> Result<GenStats> {
-    let options = GenerateOptions {
+/// Options of a greedy run of `gen_tokens` that ignores end-of-generation.
+pub fn run_options(a: &RunArgs) -> GenerateOptions {
+    GenerateOptions {
         sampling: SamplingParams { temperature: 0.0, ..SamplingParams::default() },
         max_tokens: a.gen_tokens,
         stop: Vec::new(),
         ignore_eos: true,
         n_ctx: a.n_ctx,
-    };
-    let mut run = engine.generate_ids(prompt.to_vec(), options)?;
+    }
+}
+
+fn one_run<B: Backend>(engine: &Engine<B>, prompt: &[u32], a: &RunArgs) -> Result<GenStats> {
+    let mut run = engine.generate_ids(prompt.to_vec(), run_options(a))?;
     run.run_to_end()?;
     let s = run.stats().clone();
     if s.generated_tokens != a.gen_tokens {
@@ -131,7 +198,7 @@ fn one_run<B: Backend>(engine: &Engine<B>, prompt: &[u32], a: &BenchArgs) -> Res
 }
 
 /// Median, minimum and maximum.
-fn spread(values: &[f64]) -> (f64, f64, f64) {
+pub fn spread(values: &[f64]) -> Spread {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -142,7 +209,7 @@ fn spread(values: &[f64]) -> (f64, f64, f64) {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     };
-    (median, v.first().copied().unwrap_or(0.0), v.last().copied().unwrap_or(0.0))
+    Spread { median, min: v.first().copied().unwrap_or(0.0), max: v.last().copied().unwrap_or(0.0) }
 }
 
 /// Peak resident set size of this process in bytes (Linux `VmHWM`), if known.
@@ -153,30 +220,18 @@ fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-fn measure<B: Backend>(
+fn report<B: Backend>(
     engine: &Engine<B>,
     a: &BenchArgs,
     file_bytes: usize,
     load_start: std::time::Instant,
 ) -> Result<()> {
     let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
-    if a.repeat == 0 {
-        bail!("--repeat must be at least 1");
-    }
-    if a.gen_tokens < 2 {
-        bail!("--gen-tokens must be at least 2 (decode speed is measured after the first token)");
-    }
-    let prompt = engine.synthetic_prompt(a.prompt_tokens)?;
-    for _ in 0..a.warmup {
-        one_run(engine, &prompt, a)?;
-    }
-    let runs = (0..a.repeat).map(|_| one_run(engine, &prompt, a)).collect::<Result<Vec<_>>>()?;
-    let prefill: Vec<f64> = runs.iter().map(|s| s.prefill_tps).collect();
-    let decode: Vec<f64> = runs.iter().map(|s| s.decode_tps).collect();
-    let ttft: Vec<f64> = runs.iter().map(|s| s.ttft_ms).collect();
-    let (p_med, p_min, p_max) = spread(&prefill);
-    let (d_med, d_min, d_max) = spread(&decode);
-    let (t_med, _, _) = spread(&ttft);
+    let m = measure(engine, &a.runs)?;
+    let (prompt, prefill, decode) = (&m.prompt, &m.prefill, &m.decode);
+    let Spread { median: p_med, min: p_min, max: p_max } = spread(prefill);
+    let Spread { median: d_med, min: d_min, max: d_max } = spread(decode);
+    let t_med = spread(&m.ttft_ms).median;
     let (threads, threads_from) = effective_threads();
     let backend = engine.model.backend().name();
     let rss = peak_rss_bytes();
@@ -188,9 +243,9 @@ fn measure<B: Backend>(
             "threads_from": threads_from,
             "prompt_tokens": prompt.len(),
             "prompt_ids": prompt,
-            "generated_tokens": a.gen_tokens,
-            "repeat": a.repeat,
-            "warmup": a.warmup,
+            "generated_tokens": a.runs.gen_tokens,
+            "repeat": a.runs.repeat,
+            "warmup": a.runs.warmup,
             "file_bytes": file_bytes,
             "weight_bytes": engine.model.weight_bytes(),
             "load_ms": load_ms,
@@ -205,9 +260,9 @@ fn measure<B: Backend>(
             "{} on {backend}, {threads} thread(s) ({threads_from}); prompt {} tok, generated {} tok, {} run(s) after {} warm-up",
             a.model.display(),
             prompt.len(),
-            a.gen_tokens,
-            a.repeat,
-            a.warmup
+            a.runs.gen_tokens,
+            a.runs.repeat,
+            a.runs.warmup
         );
         println!("  load     {load_ms:9.1} ms ({file_bytes} bytes)");
         println!("  prefill  {p_med:9.1} tok/s  (min {p_min:.1}, max {p_max:.1}); ttft median {t_med:.1} ms");
@@ -222,12 +277,13 @@ fn measure<B: Backend>(
 
 #[cfg(test)]
 mod tests {
-    use super::spread;
+    use super::{Spread, spread};
 
     #[test]
     fn spread_gives_median_min_max() {
-        assert_eq!(spread(&[3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
-        assert_eq!(spread(&[4.0, 1.0, 2.0, 3.0]), (2.5, 1.0, 4.0));
-        assert_eq!(spread(&[]), (0.0, 0.0, 0.0));
+        let s = |median, min, max| Spread { median, min, max };
+        assert_eq!(spread(&[3.0, 1.0, 2.0]), s(2.0, 1.0, 3.0));
+        assert_eq!(spread(&[4.0, 1.0, 2.0, 3.0]), s(2.5, 1.0, 4.0));
+        assert_eq!(spread(&[]), s(0.0, 0.0, 0.0));
     }
 }

@@ -4,6 +4,7 @@
 //! `arbitre-engine`. Generated text goes to stdout, everything else to stderr.
 
 mod bench;
+mod gpubench;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,8 @@ enum Command {
     Synth(SynthArgs),
     /// Measure prefill and decode speed (median of repeated runs) and peak memory.
     Bench(bench::BenchArgs),
+    /// Measure the WGSL kernels and models on the GPU: bandwidth, tokens/s, dispatches, bytes.
+    Gpubench(gpubench::GpuBenchArgs),
 }
 
 #[derive(Args)]
@@ -64,7 +67,8 @@ struct SynthArgs {
     /// Architecture: llama, qwen2 or phi3.
     #[arg(long, default_value = "llama")]
     arch: String,
-    /// Shape: test (tiny, for golden tests), smol135 (SmolLM2-135M), tiny1b (TinyLlama-1.1B).
+    /// Shape: test (tiny, for golden tests), smol135 (SmolLM2-135M), tiny1b (TinyLlama-1.1B),
+    /// llama7b (Llama-2-7B).
     #[arg(long, default_value = "test")]
     shape: String,
     /// Weight type of the matrices: f32, q8_0, q4_0, q4_k, q4_k_m (llama.cpp's mix).
@@ -177,6 +181,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Synth(a) => synth(a),
         Command::Chat(a) => chat(a),
         Command::Bench(a) => bench::bench(a),
+        Command::Gpubench(a) => gpubench::gpubench(a),
     }
 }
 

@@ -41,7 +41,10 @@ impl GgufWriter {
             .find(|(k, _)| k == "general.alignment")
             .and_then(|(_, v)| v.as_u64())
             .unwrap_or(DEFAULT_ALIGNMENT);
-        let mut out = Vec::new();
+        // The tensors' bytes, padded, and room for the header: one allocation for a
+        // multi-gigabyte file rather than a copy at each doubling.
+        let data: u64 = self.tensors.iter().map(|(_, _, _, d)| d.len() as u64 + alignment).sum();
+        let mut out = Vec::with_capacity(usize::try_from(data).unwrap_or(0).saturating_add(1 << 20));
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&3u32.to_le_bytes());
         out.extend_from_slice(&(self.tensors.len() as u64).to_le_bytes());

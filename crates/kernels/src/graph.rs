@@ -389,6 +389,10 @@ pub struct RecorderStats {
     /// Bind groups created; a dispatch binding the same buffer ranges as one of the last few
     /// submits reuses its bind group, so repeated decode steps create none.
     pub bind_groups_created: usize,
+    /// Bytes of weight matrices the recorded dispatches read: every part's bytes for a
+    /// product ([`Recorder::linear`]), the rows looked up for [`Recorder::get_rows`]. What a
+    /// benchmark divides by the time of a decode step for its bandwidth.
+    pub weight_bytes_read: u64,
 }
 
 /// How many submits a bind group outlives its last use.
@@ -415,6 +419,8 @@ pub struct Recorder {
     /// Submits so far.
     submit_count: u64,
     stats: RecorderStats,
+    /// Where the next submit writes GPU timestamps ([`Recorder::time_next_submit`]).
+    timestamps: Option<wgpu::QuerySet>,
 }
 
 fn align_to(n: usize, a: usize) -> usize {
@@ -430,6 +436,14 @@ impl Recorder {
     /// Counters so far.
     pub fn stats(&self) -> RecorderStats {
         self.stats
+    }
+
+    /// Has the next submit write two GPU timestamps into `set` (a `Timestamp` query set of at
+    /// least two queries): index 0 as its first compute pass begins, index 1 as its last one
+    /// ends. Benchmarks resolve them afterwards; nothing else changes in what is submitted.
+    /// The device needs `wgpu::Features::TIMESTAMP_QUERY`.
+    pub fn time_next_submit(&mut self, set: wgpu::QuerySet) {
+        self.timestamps = Some(set);
     }
 
     /// Commands waiting for [`Self::submit`].
@@ -498,7 +512,9 @@ impl Recorder {
         if m == 0 || w.rows == 0 {
             return Ok(());
         }
+        let row_bytes = w.bytes / w.rows;
         for part in &w.parts {
+            self.stats.weight_bytes_read += (part.rows * row_bytes) as u64;
             let wb = Binding::Buffer { buffer: part.buffer.clone(), offset: 0, size: part.buffer.size() };
             if m == 1 {
                 let uniform = params(&[fits_u32(OP, "rows", part.rows)?, fits_u32(OP, "cols", w.cols)?]);
@@ -550,6 +566,7 @@ impl Recorder {
             return Ok(());
         }
         let idb = self.data(ctx, bytemuck::cast_slice(ids));
+        self.stats.weight_bytes_read += (ids.len() * (w.bytes / w.rows.max(1))) as u64;
         for part in &w.parts {
             let uniform = params(&[
                 fits_u32(OP, "ids", ids.len())?,
@@ -919,6 +936,19 @@ impl Recorder {
         }
         self.bind_groups.retain(|_, (_, used)| now - *used < BIND_GROUP_SUBMITS);
         let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("graph") });
+        // With timestamps asked for: the first compute pass writes the first, the pass that
+        // starts at `last_pass` (the last run of dispatches) the second.
+        let timestamps = self.timestamps.take();
+        let last_pass = commands
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| {
+                matches!(c, Command::Dispatch { .. })
+                    && (*i == 0 || !matches!(commands[i - 1], Command::Dispatch { .. }))
+            })
+            .map(|(i, _)| i)
+            .next_back();
+        let mut first_pass = true;
         let mut i = 0;
         while i < commands.len() {
             match &commands[i] {
@@ -927,10 +957,14 @@ impl Recorder {
                     i += 1;
                 }
                 Command::Dispatch { .. } => {
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("graph"),
-                        timestamp_writes: None,
+                    let timestamp_writes = timestamps.as_ref().map(|query_set| wgpu::ComputePassTimestampWrites {
+                        query_set,
+                        beginning_of_pass_write_index: first_pass.then_some(0),
+                        end_of_pass_write_index: (last_pass == Some(i)).then_some(1),
                     });
+                    first_pass = false;
+                    let mut pass =
+                        enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("graph"), timestamp_writes });
                     while let Some(Command::Dispatch { pipeline, groups, .. }) = commands.get(i) {
                         pass.set_pipeline(pipeline);
                         pass.set_bind_group(0, bind_groups[i].as_ref(), &[]);

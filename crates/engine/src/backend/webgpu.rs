@@ -100,6 +100,8 @@ pub struct WebGpuStats {
     pub buffers_created: usize,
     /// Bind groups created (reused from one decode step to the next).
     pub bind_groups_created: usize,
+    /// Bytes of weight matrices read by the dispatches recorded (products and row lookups).
+    pub weight_bytes_read: u64,
 }
 
 impl WebGpuBackend {
@@ -163,6 +165,7 @@ impl WebGpuBackend {
             dispatches: r.dispatches,
             buffers_created: r.buffers_created + self.pool.created.load(std::sync::atomic::Ordering::Relaxed),
             bind_groups_created: r.bind_groups_created,
+            weight_bytes_read: r.weight_bytes_read,
         }
     }
 
