@@ -5,6 +5,7 @@
 
 mod bench;
 mod gpubench;
+mod perplexity;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Measure the WGSL kernels and models on the GPU: bandwidth, tokens/s, dispatches, bytes.
     Gpubench(gpubench::GpuBenchArgs),
+    /// Score a text like llama.cpp's llama-perplexity: perplexity, and per position the argmax.
+    Perplexity(perplexity::PerplexityArgs),
 }
 
 #[derive(Args)]
@@ -182,6 +185,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Chat(a) => chat(a),
         Command::Bench(a) => bench::bench(a),
         Command::Gpubench(a) => gpubench::gpubench(a),
+        Command::Perplexity(a) => perplexity::run(a),
     }
 }
 

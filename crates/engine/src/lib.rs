@@ -12,6 +12,7 @@ pub mod error;
 pub mod generate;
 pub mod llama2c;
 pub mod model;
+pub mod perplexity;
 pub mod sampler;
 pub mod stream;
 pub mod synth;

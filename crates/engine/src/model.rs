@@ -269,20 +269,41 @@ impl<B: Backend> Model<B> {
     /// Runs `tokens` through the model at the session's next positions and returns the logits
     /// of the last one.
     pub fn forward(&self, session: &mut Session<B>, tokens: &[u32]) -> Result<Vec<f32>> {
-        let logits = self.forward_tensor(session, tokens)?;
-        self.backend.read_row(&logits)
+        self.forward_last(session, tokens, 1)
     }
 
     /// [`Self::forward`] reading the logits back without blocking (the browser's way).
     pub async fn forward_async(&self, session: &mut Session<B>, tokens: &[u32]) -> Result<Vec<f32>> {
-        let logits = self.forward_tensor(session, tokens)?;
+        self.forward_last_async(session, tokens, 1).await
+    }
+
+    /// Runs `tokens` and returns the logits of the last `n_out` of them, row after row
+    /// (`n_out * n_vocab` values): what scoring a text needs (perplexity), where
+    /// [`Self::forward`] computes the output projection for the last position only.
+    pub fn forward_last(&self, session: &mut Session<B>, tokens: &[u32], n_out: usize) -> Result<Vec<f32>> {
+        let logits = self.forward_tensor(session, tokens, n_out)?;
+        self.backend.read_row(&logits)
+    }
+
+    /// [`Self::forward_last`] reading the logits back without blocking.
+    pub async fn forward_last_async(
+        &self,
+        session: &mut Session<B>,
+        tokens: &[u32],
+        n_out: usize,
+    ) -> Result<Vec<f32>> {
+        let logits = self.forward_tensor(session, tokens, n_out)?;
         self.backend.read_row_async(&logits).await
     }
 
-    /// The graph of a forward pass, up to the logits of the last token left on the backend.
-    fn forward_tensor(&self, session: &mut Session<B>, tokens: &[u32]) -> Result<B::Tensor> {
+    /// The graph of a forward pass, up to the logits of the last `n_out` tokens left on the
+    /// backend.
+    fn forward_tensor(&self, session: &mut Session<B>, tokens: &[u32], n_out: usize) -> Result<B::Tensor> {
         if tokens.is_empty() {
             return Err(EngineError::BadConfig("forward pass over zero tokens".into()));
+        }
+        if n_out == 0 || n_out > tokens.len() {
+            return Err(EngineError::BadConfig(format!("logits of {n_out} positions out of {}", tokens.len())));
         }
         if session.pos + tokens.len() > session.n_ctx {
             return Err(EngineError::PromptTooLong { tokens: session.pos + tokens.len(), n_ctx: session.n_ctx });
@@ -323,7 +344,7 @@ impl<B: Backend> Model<B> {
             b.add_assign(&mut x, &b.matmul(&act, &l.w_down)?)?;
         }
         session.pos += tokens.len();
-        let last = b.last_row(&x)?;
+        let last = b.last_rows(&x, n_out)?;
         let h = b.rms_norm(&last, &self.output_norm, c.rms_eps)?;
         b.matmul(&h, self.output.as_ref().unwrap_or(&self.tok_embd))
     }

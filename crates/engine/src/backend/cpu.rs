@@ -339,11 +339,11 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn last_row(&self, x: &CpuTensor) -> Result<CpuTensor> {
-        if x.rows == 0 {
-            return Err(err("last row of an empty tensor".to_string()));
+    fn last_rows(&self, x: &CpuTensor, n: usize) -> Result<CpuTensor> {
+        if n == 0 || n > x.rows {
+            return Err(err(format!("last {n} rows of a tensor of {} rows", x.rows)));
         }
-        Ok(CpuTensor { data: x.row(x.rows - 1).to_vec(), rows: 1, cols: x.cols })
+        Ok(CpuTensor { data: x.data[(x.rows - n) * x.cols..].to_vec(), rows: n, cols: x.cols })
     }
 
     fn read_row(&self, x: &CpuTensor) -> Result<Vec<f32>> {

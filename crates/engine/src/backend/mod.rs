@@ -178,9 +178,9 @@ pub trait Backend {
     fn add_assign(&self, a: &mut Self::Tensor, b: &Self::Tensor) -> Result<()>;
     /// Adds a bias vector to every row.
     fn add_bias(&self, x: &mut Self::Tensor, b: &Self::Vector) -> Result<()>;
-    /// The last row alone.
-    fn last_row(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
-    /// Copies a one-row tensor back to the host. A backend that defers work runs it here;
+    /// The last `n` rows (at least one, at most all of them).
+    fn last_rows(&self, x: &Self::Tensor, n: usize) -> Result<Self::Tensor>;
+    /// Copies a tensor back to the host, rows one after the other. A backend that defers work runs it here;
     /// one whose results arrive asynchronously (WebGPU in a browser) may fail here and only
     /// answer [`Self::read_row_async`].
     fn read_row(&self, x: &Self::Tensor) -> Result<Vec<f32>>;

@@ -394,12 +394,12 @@ impl Backend for WebGpuBackend {
         Ok(())
     }
 
-    fn last_row(&self, x: &WebGpuTensor) -> Result<WebGpuTensor> {
-        if x.t.rows == 0 {
-            return Err(err("last row of an empty tensor"));
+    fn last_rows(&self, x: &WebGpuTensor, n: usize) -> Result<WebGpuTensor> {
+        if n == 0 || n > x.t.rows {
+            return Err(err(format!("last {n} rows of a tensor of {} rows", x.t.rows)));
         }
-        let out = self.alloc(1, x.t.cols)?;
-        self.record(|r, _| r.copy_rows(&x.t, x.t.rows - 1, &out.t, 0, 1))?;
+        let out = self.alloc(n, x.t.cols)?;
+        self.record(|r, _| r.copy_rows(&x.t, x.t.rows - n, &out.t, 0, n))?;
         Ok(out)
     }
 
