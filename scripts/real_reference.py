@@ -55,7 +55,7 @@ def sha256(path: str) -> str:
 
 
 def load(path: str, n_batch: int) -> Llama:
-    return Llama(model_path=path, n_ctx=N_CTX, n_batch=n_batch, n_ubatch=n_batch, logits_all=True, n_threads=2,
+    return Llama(model_path=path, n_ctx=N_CTX, n_batch=n_batch, n_ubatch=n_batch, logits_all=True, n_threads=1,
                  verbose=False, seed=0)
 
 
@@ -135,7 +135,7 @@ def chats_reference(models: str) -> dict:
     with open(os.path.join(GOLDEN, "conversations.json"), encoding="utf-8") as f:
         spec = json.load(f)
     path = model_path(models, "F32")
-    llm = Llama(model_path=path, n_ctx=2048, n_batch=512, n_threads=2, logits_all=True, verbose=False, seed=0)
+    llm = Llama(model_path=path, n_ctx=2048, n_batch=512, n_threads=1, logits_all=True, verbose=False, seed=0)
     # The file's own template through jinja2, as the page renders it (not a built-in format
     # that llama-cpp-python might guess from the template).
     piece = lambda i: llm._model.token_get_text(i) if i >= 0 else ""

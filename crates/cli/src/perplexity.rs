@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
-use arbitre_engine::perplexity::{Scores, perplexity};
+use anyhow::{Context, Result, bail};
+use arbitre_engine::perplexity::{Reference, Scores, compare, perplexity};
 use arbitre_engine::{Backend, Engine, WebGpuBackend};
 use clap::Args;
 use serde_json::json;
@@ -33,6 +33,12 @@ pub struct PerplexityArgs {
     /// negative log-likelihood of each scored position.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// llama.cpp's scores of the same file and text (`tests/golden/real/ppl-<type>.json`):
+    /// prints the comparison and fails when the conformance rule does not hold (perplexity
+    /// within 1%, top-1 agreement at least llama.cpp's own token-by-token agreement minus one
+    /// point).
+    #[arg(long)]
+    reference: Option<PathBuf>,
 }
 
 /// Runs `arbitre perplexity`.
@@ -67,15 +73,37 @@ fn score<B: Backend>(engine: Engine<B>, a: &PerplexityArgs) -> Result<()> {
         scores.scored(),
         (scores.windows.len() * (a.ctx - 1)) as f64 / secs
     );
+    let comparison = match &a.reference {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let r: Reference = serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+            let c = compare(&scores, &r)?;
+            eprintln!("against llama.cpp ({}): {c}", r.ty);
+            Some(c)
+        }
+        None => None,
+    };
     if let Some(path) = &a.json {
-        std::fs::write(path, serde_json::to_string(&report(&tokens, &scores))?)
-            .with_context(|| format!("writing {}", path.display()))?;
+        let mut out = report(&tokens, &scores, secs);
+        if let Some(c) = &comparison {
+            out["llama_cpp"] = json!({
+                "perplexity": c.reference,
+                "top1_agreement": c.top1_agreement,
+                "self_top1_agreement": c.self_agreement,
+                "passes": c.check().is_ok(),
+            });
+        }
+        std::fs::write(path, serde_json::to_string(&out)?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(Err(e)) = comparison.map(|c| c.check()) {
+        bail!("not within the conformance rule: {e}");
     }
     Ok(())
 }
 
-fn report(tokens: &[u32], scores: &Scores) -> serde_json::Value {
+fn report(tokens: &[u32], scores: &Scores, secs: f64) -> serde_json::Value {
     json!({
+        "seconds": secs,
         "n_tokens": tokens.len(),
         "n_ctx": scores.n_ctx,
         "scored": scores.scored(),
