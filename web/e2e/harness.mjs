@@ -19,11 +19,24 @@ export const CHROMIUM_FLAGS = [
   '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader',
 ];
 
-/** Starts web/serve.mjs on a free port; resolves to { base, stop, requests, reset }. */
-export async function startServer() {
+// The page's default model (SmolLM2-135M-Instruct Q4_1) lives here, outside the clone:
+// scripts/test-e2e.sh sets it from `scripts/real-models.sh --default`.
+export const modelsDir = process.env.ARBITRE_MODELS_DIR || path.join(os.homedir(), '.cache', 'arbitre', 'models');
+// The native CLI that scripts/test-e2e.sh built (the page must answer as it does).
+export const cli = process.env.ARBITRE_CLI
+  || path.join(process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'arbitre', 'target'), 'debug', 'arbitre');
+
+/** Starts web/serve.mjs on a free port; resolves to { base, stop, requests, reset }. With
+ * `embedded: false` the server has no /models/ folder beside dist/models/: a deployment of
+ * dist/ alone, without the default model's embedded copy. */
+export async function startServer({ embedded = true } = {}) {
   const args = [path.join(repo, 'web', 'serve.mjs'), '--port', '0', '--fixtures', fixtures, '--synth', path.join(repo, 'target', 'synth')];
+  if (embedded) args.push('--models', modelsDir);
+  const env = { ...process.env };
+  delete env.ARBITRE_MODELS_DIR;
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env,
   });
   const base = await new Promise((resolve, reject) => {
     let out = '';

@@ -19,14 +19,18 @@ after(async () => {
 });
 
 const storiesUrl = () => `${server.base}/fixtures/stories260K/stories260K.gguf`;
-const link = (params) => `${server.base}/?${new URLSearchParams(params)}`;
+// These tests run stories260K in completion mode (chat=0) from BOS (an empty prompt) unless
+// they say otherwise: the page's own default (SmolLM2 in chat mode) has its test in default.test.mjs.
+const link = (params) => `${server.base}/?${new URLSearchParams({ chat: 0, prompt: '', ...params })}`;
 
 test('the page opens idle with the default model offered', async () => {
   const page = await browser.context.newPage();
   await page.goto(`${server.base}/`);
   assert.equal(await waitForState(page, ['idle']), 'idle');
   const option = await page.locator('[data-testid="model-select"] option:checked').textContent();
-  assert.match(option, /stories260K/);
+  assert.match(option, /SmolLM2 135M Instruct · Q4_1/);
+  assert.ok(await page.getByLabel("Chat (use the model's template)").isChecked(), 'chat mode');
+  assert.match(await page.locator('[data-testid="prompt"]').inputValue(), /^In two sentences, .+\?$/);
   await page.screenshot({ path: path.join(shots, '01-idle.png'), fullPage: true });
   await page.close();
 });
@@ -126,7 +130,7 @@ test('a download shows its progress: bytes, percent, speed and time left', async
 test('a local file runs without being uploaded', async () => {
   await server.reset();
   const page = await browser.context.newPage();
-  await page.goto(`${server.base}/?max_tokens=200&temperature=0&backend=cpu`);
+  await page.goto(link({ model: 'stories260k', max_tokens: 200, temperature: 0, backend: 'cpu' }));
   await waitForState(page, ['idle']);
   await page.locator('[data-testid="model-file"]').setInputFiles(path.join(fixtures, 'stories260K', 'stories260K.gguf'));
   await page.locator('[data-testid="run"]').click();

@@ -22,7 +22,9 @@ after(async () => {
 });
 
 const storiesUrl = () => `${server.base}/fixtures/stories260K/stories260K.gguf`;
-const link = (params) => `${server.base}/?${new URLSearchParams(params)}`;
+// These tests run stories260K in completion mode (chat=0) from BOS (an empty prompt) unless
+// they say otherwise: the page's own default (SmolLM2 in chat mode) has its test in default.test.mjs.
+const link = (params) => `${server.base}/?${new URLSearchParams({ chat: 0, prompt: '', ...params })}`;
 const wasmMemory = async (page) => Number(await page.locator('[data-testid="local-stats"]').getAttribute('data-wasm-memory'));
 
 test('a 600 MB model streams into GPU buffers: peak wasm memory stays under 25% of the file, from the network and from the cache', async () => {
@@ -55,7 +57,7 @@ test('a 600 MB model streams into GPU buffers: peak wasm memory stays under 25% 
 test('a local file streams into GPU buffers and gives the reference text', async () => {
   await server.reset();
   const page = await browser.context.newPage();
-  await page.goto(`${server.base}/?max_tokens=200&temperature=0&backend=webgpu`);
+  await page.goto(link({ model: 'stories260k', max_tokens: 200, temperature: 0, backend: 'webgpu' }));
   await waitForState(page, ['idle']);
   await page.locator('[data-testid="model-file"]').setInputFiles(path.join(fixtures, 'stories260K', 'stories260K.gguf'));
   await page.locator('[data-testid="run"]').click();

@@ -2,17 +2,23 @@
 //!
 //! The URL is the shareable state of a run: a link reproduces the run, and `run=1` starts it
 //! on load. Only settings go in the URL; API keys never do (they are not part of this type).
+//!
+//! A page opened with no parameters is ready for a real answer: chat mode, a sample question,
+//! and (chosen by the UI from the catalog) the default instruct model.
 
 use arbitre_protocol::{BackendChoice, Sampling};
+
+/// The question in the prompt box of a page opened with no `prompt` parameter.
+pub const SAMPLE_PROMPT: &str = "In two sentences, what are the advantages of running a language model locally?";
 
 /// Everything that defines a local run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSettings {
     /// Catalog id or URL of a GGUF file.
     pub model: String,
-    /// The prompt (empty: start from BOS alone).
+    /// The prompt (empty: start from BOS alone; `SAMPLE_PROMPT` by default).
     pub prompt: String,
-    /// Wrap the prompt in the model's chat template.
+    /// Wrap the prompt in the model's chat template (on by default; `chat=0` turns it off).
     pub chat: bool,
     /// System message for chat mode.
     pub system: String,
@@ -38,8 +44,8 @@ impl Default for RunSettings {
     fn default() -> Self {
         Self {
             model: String::new(),
-            prompt: String::new(),
-            chat: false,
+            prompt: SAMPLE_PROMPT.to_string(),
+            chat: true,
             system: String::new(),
             max_tokens: 256,
             sampling: Sampling::default(),
@@ -186,11 +192,11 @@ impl RunSettings {
         if !self.model.is_empty() {
             out.push(("model", self.model.clone()));
         }
-        if !self.prompt.is_empty() {
+        if self.prompt != d.prompt {
             out.push(("prompt", self.prompt.clone()));
         }
-        if self.chat {
-            out.push(("chat", "1".into()));
+        if self.chat != d.chat {
+            out.push(("chat", if self.chat { "1" } else { "0" }.into()));
         }
         if !self.system.is_empty() {
             out.push(("system", self.system.clone()));
@@ -255,7 +261,33 @@ mod tests {
         assert_eq!(q.settings.max_tokens, 200);
         assert_eq!(q.settings.sampling.temperature, 0.0);
         assert_eq!(q.settings.backend, BackendChoice::Cpu);
+        // What the link does not say stays the page's default: chat, the sample question.
+        assert!(q.settings.chat);
+        assert_eq!(q.settings.prompt, SAMPLE_PROMPT);
+        // The completion tests' links say chat=0 and an empty prompt (BOS alone).
+        let q = RunSettings::from_pairs([("model", "stories260k"), ("chat", "0"), ("prompt", "")]);
+        assert!(!q.settings.chat);
         assert_eq!(q.settings.prompt, "");
+    }
+
+    #[test]
+    fn a_page_opened_bare_asks_the_sample_question_in_chat_mode() {
+        let q = RunSettings::from_pairs(std::iter::empty::<(&str, &str)>());
+        assert!(q.settings.chat);
+        assert!(q.settings.prompt.starts_with("In two sentences") && q.settings.prompt.ends_with('?'));
+        assert!(q.settings.model.is_empty(), "the UI puts the catalog's default model in");
+        assert!(!q.run);
+        assert!(RunSettings::default().to_pairs().is_empty(), "the bare page's link has no parameters");
+    }
+
+    #[test]
+    fn completion_mode_and_an_empty_prompt_survive_a_round_trip() {
+        let s =
+            RunSettings { model: "stories260k".into(), prompt: String::new(), chat: false, ..RunSettings::default() };
+        let pairs = s.to_pairs();
+        assert!(pairs.contains(&("chat", "0".into())), "{pairs:?}");
+        assert!(pairs.contains(&("prompt", String::new())), "{pairs:?}");
+        assert_eq!(RunSettings::from_pairs(pairs).settings, s);
     }
 
     #[test]

@@ -15,11 +15,13 @@ use wasm_bindgen::prelude::*;
 use web_sys::{File, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, MessageEvent, Worker};
 use yew::prelude::*;
 
+use crate::address::{PageQuery, query_pairs, write_query};
 use crate::compare::{ComparePanel, CostPanel, PrivacyLog, WorkbenchProvider};
-use crate::costs::{self, ApiChoice, LocalResult};
+use crate::costs::{ApiChoice, LocalResult};
 use crate::field::{DraftField, commit_to, parse_into};
 use crate::format;
 use crate::latest::Latest;
+use crate::models::{apply_default, default_model, source_for};
 use crate::pane::{LocalPane, PaneStatus};
 use crate::settings::RunSettings;
 
@@ -97,6 +99,8 @@ struct Runtime {
     pending: Option<Request>,
     /// Started on load (`run=1`) once the worker is ready.
     autorun: bool,
+    /// The default model is being chosen (see `models`): runs wait for it.
+    probing: bool,
     /// Id of the running generation.
     running: Option<RequestId>,
     local_file: Option<File>,
@@ -127,103 +131,12 @@ fn catalog() -> Vec<CatalogModel> {
     arbitre_engine::catalog::catalog().unwrap_or_default()
 }
 
-/// Where a model can be fetched from: the copy served beside the page first (development and
-/// self-hosted deployments), then the Hub.
-fn source_for(model: &str, catalog: &[CatalogModel]) -> ModelSource {
-    source_with_sha(model, catalog, None)
-}
-
-/// Like [`source_for`], with the expected sha256 of a model given by URL.
-fn source_with_sha(model: &str, catalog: &[CatalogModel], sha256: Option<&str>) -> ModelSource {
-    if let Some(m) = catalog.iter().find(|m| m.id == model) {
-        let mut urls = Vec::new();
-        if let Some(fixture) = &m.fixture {
-            let name = fixture.rsplit('/').next().unwrap_or(fixture);
-            urls.push(format!("models/{name}"));
-        }
-        urls.push(m.hub_url());
-        ModelSource::Url { urls, sha256: m.sha256.clone(), size_bytes: Some(m.size_bytes), label: m.name.clone() }
-    } else {
-        let label = model.rsplit('/').next().unwrap_or(model).split('?').next().unwrap_or(model).to_string();
-        ModelSource::Url { urls: vec![model.to_string()], sha256: sha256.map(str::to_string), size_bytes: None, label }
-    }
-}
-
-fn default_model(catalog: &[CatalogModel]) -> String {
-    catalog.iter().find(|m| m.default).or(catalog.first()).map(|m| m.id.clone()).unwrap_or_default()
-}
-
-fn resolve_url(url: &str) -> String {
-    let base = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
-    web_sys::Url::new_with_base(url, &base).map(|u| u.href()).unwrap_or_else(|_| url.to_string())
-}
-
 fn is_cached(source: &ModelSource, cache: &CacheView) -> bool {
     match source {
         ModelSource::Url { urls, .. } => {
-            urls.iter().map(|u| resolve_url(u)).any(|u| cache.entries.iter().any(|e| e.url == u))
+            urls.iter().map(|u| crate::address::absolute(u)).any(|u| cache.entries.iter().any(|e| e.url == u))
         }
         ModelSource::LocalFile { .. } => false,
-    }
-}
-
-/// The page's query string as decoded pairs.
-fn query_pairs() -> Vec<(String, String)> {
-    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    let mut pairs = Vec::new();
-    if let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) {
-        for entry in params.entries().into_iter().flatten() {
-            let arr: Array = entry.unchecked_into();
-            pairs.push((arr.get(0).as_string().unwrap_or_default(), arr.get(1).as_string().unwrap_or_default()));
-        }
-    }
-    pairs
-}
-
-/// Everything besides the local run that the URL carries (API panes, projection inputs).
-#[derive(Clone, PartialEq)]
-struct PageQuery {
-    apis: Vec<ApiChoice>,
-    volume: Option<u64>,
-    horizon: Option<u32>,
-}
-
-impl PageQuery {
-    fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-        Self {
-            apis: costs::api_choices_from_pairs(pairs),
-            volume: get("volume").and_then(|v| v.parse().ok()),
-            horizon: get("horizon").and_then(|v| v.parse().ok()),
-        }
-    }
-
-    fn to_pairs(&self) -> Vec<(String, String)> {
-        let mut out = costs::api_choices_to_pairs(&self.apis);
-        if let Some(v) = self.volume {
-            out.push(("volume".into(), v.to_string()));
-        }
-        if let Some(h) = self.horizon {
-            out.push(("horizon".into(), h.to_string()));
-        }
-        out
-    }
-}
-
-fn write_query(settings: &RunSettings, page: &PageQuery) {
-    let Ok(params) = web_sys::UrlSearchParams::new() else { return };
-    for (k, v) in settings.to_pairs() {
-        params.append(k, &v);
-    }
-    for (k, v) in page.to_pairs() {
-        params.append(&k, &v);
-    }
-    let query = String::from(params.to_string());
-    let Some(window) = web_sys::window() else { return };
-    let path = window.location().pathname().unwrap_or_default();
-    let url = if query.is_empty() { path } else { format!("{path}?{query}") };
-    if let Ok(history) = window.history() {
-        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
     }
 }
 
@@ -255,7 +168,7 @@ fn generate_request(id: RequestId, s: &RunSettings) -> Request {
 /// Starts a run: generate at once if the model is loaded, else load it first.
 fn start_run(rt: &Rc<RefCell<Runtime>>, settings: &RunSettings, pane: &UseReducerDispatcher<PaneState>) {
     let mut r = rt.borrow_mut();
-    if !r.ready {
+    if !r.ready || r.probing {
         r.autorun = true;
         return;
     }
@@ -284,7 +197,7 @@ fn start_load(rt: &Rc<RefCell<Runtime>>, settings: &RunSettings, pane: &UseReduc
         None => {
             let cat = catalog();
             let model = if settings.model.is_empty() { default_model(&cat) } else { settings.model.clone() };
-            source_with_sha(&model, &cat, settings.sha256.as_deref())
+            source_for(&model, &cat, settings.sha256.as_deref())
         }
     };
     r.loading = Some((id, key));
@@ -304,7 +217,7 @@ fn on_worker_event(rt: &Rc<RefCell<Runtime>>, event: Event, sinks: &Sinks, setti
             let mut r = rt.borrow_mut();
             r.ready = true;
             r.send(&Request::ListCache, None);
-            if std::mem::take(&mut r.autorun) {
+            if !r.probing && std::mem::take(&mut r.autorun) {
                 drop(r);
                 start_run(rt, &settings.borrow(), pane);
             }
@@ -424,6 +337,36 @@ fn App() -> Html {
         use_effect_with((), move |_| {
             rt.borrow_mut().autorun = autorun;
             spawn_worker(rt, sinks, settings_ref);
+        });
+    }
+    // No model in the URL: settle the default on the first of the catalog's chain this site
+    // can give (the embedded SmolLM2, else its Hub Q8_0, else stories260K; see `models`).
+    let unavailable = use_state(Vec::<String>::new);
+    {
+        let probe = initial.settings.model.is_empty();
+        let (rt, settings, cat, pairs) = (rt.clone(), settings.clone(), cat.clone(), pairs.clone());
+        let (pane, net, unavailable) = (pane.dispatcher(), net.dispatcher(), unavailable.setter());
+        use_effect_with((), move |_| {
+            if !probe {
+                return;
+            }
+            rt.borrow_mut().probing = true;
+            wasm_bindgen_futures::spawn_local(async move {
+                let (pick, missing) = crate::probe::choose_default(&cat, |e| net.dispatch(e)).await;
+                let mut s = settings.current();
+                // Unless the person picked a model meanwhile.
+                if s.model == default_model(&cat) && s.model != pick {
+                    apply_default(&mut s, &pick, &cat, &pairs);
+                    settings.set(s);
+                }
+                unavailable.set(missing);
+                let mut r = rt.borrow_mut();
+                r.probing = false;
+                if r.ready && std::mem::take(&mut r.autorun) {
+                    drop(r);
+                    start_run(&rt, &settings.current(), &pane);
+                }
+            });
         });
     }
     {
@@ -579,22 +522,31 @@ fn App() -> Html {
 
     let p = &pane.0;
     let busy = matches!(p.status, PaneStatus::Downloading | PaneStatus::Loading | PaneStatus::Running);
-    let selected_source = source_for(&settings.model, &cat);
+    let selected_source = source_for(&settings.model, &cat, None);
     let in_catalog = cat.iter().any(|m| m.id == settings.model);
 
     let model_options = cat
         .iter()
         .map(|m| {
-            let cached = is_cached(&source_for(&m.id, &cat), &cache);
+            let cached = is_cached(&source_for(&m.id, &cat, None), &cache);
+            let missing = unavailable.contains(&m.id);
             let label = format!(
                 "{} · {} · {} · {}{}",
                 m.name,
                 m.quant,
                 format::bytes(m.size_bytes),
                 m.license,
-                if cached { " · ✓ cached" } else { "" }
+                if cached {
+                    " · ✓ cached"
+                } else if missing {
+                    " · not served by this site"
+                } else if m.hub_url().is_none() {
+                    " · served with this page"
+                } else {
+                    ""
+                }
             );
-            html! { <option value={m.id.clone()} selected={m.id == settings.model}>{label}</option> }
+            html! { <option value={m.id.clone()} selected={m.id == settings.model} disabled={missing && !cached}>{label}</option> }
         })
         .collect::<Html>();
     let selected = cat.iter().find(|m| m.id == settings.model);
@@ -605,7 +557,9 @@ fn App() -> Html {
         (None, Some(m)) => html! {
             <p class="muted">
                 {format!("{} family · {} · context {} · {} · ", m.family, m.quant, m.context_length, m.license)}
-                <a href={format!("https://huggingface.co/{}", m.repo)} target="_blank" rel="noopener noreferrer">{m.repo.clone()}</a>
+                if let Some((href, name)) = m.homepage() {
+                    <a href={href} target="_blank" rel="noopener noreferrer">{name}</a>
+                }
                 if is_cached(&selected_source, &cache) { <span class="badge ok">{"cached"}</span> }
                 if m.sha256.is_some() { <span class="badge">{"sha256 pinned"}</span> }
             </p>

