@@ -22,21 +22,7 @@ fi
 
 # The comparison tests call a real OpenAI-compatible server: llama-cpp-python's, from PyPI
 # (it compiles llama.cpp on first install; the virtual environment lives outside the clone).
-PY="${PYTHON:-python3}"
-if ! "$PY" -c 'import llama_cpp.server' >/dev/null 2>&1; then
-  VENV="$HOME/.cache/arbitre/venv"
-  if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import llama_cpp.server' >/dev/null 2>&1; then
-    if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
-      DEBIAN_FRONTEND=noninteractive apt-get update -q
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv python3-dev build-essential cmake
-      python3 -m venv "$VENV"
-    fi
-    command -v cmake >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get update -q; DEBIAN_FRONTEND=noninteractive apt-get install -y -q build-essential cmake; }
-    echo "== installing llama-cpp-python[server] 0.3.36 (builds llama.cpp; several minutes, once)"
-    "$VENV/bin/pip" install -q 'llama-cpp-python[server]==0.3.36'
-  fi
-  PY="$VENV/bin/python"
-fi
+PY="$(bash scripts/llama-venv.sh)"
 export PYTHON="$PY"
 
 [ "${SKIP_PAGE_BUILD:-0}" = 1 ] || bash scripts/build-page.sh
