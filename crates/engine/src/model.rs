@@ -286,12 +286,7 @@ impl<B: Backend> Model<B> {
     }
 
     /// [`Self::forward_last`] reading the logits back without blocking.
-    pub async fn forward_last_async(
-        &self,
-        session: &mut Session<B>,
-        tokens: &[u32],
-        n_out: usize,
-    ) -> Result<Vec<f32>> {
+    pub async fn forward_last_async(&self, session: &mut Session<B>, tokens: &[u32], n_out: usize) -> Result<Vec<f32>> {
         let logits = self.forward_tensor(session, tokens, n_out)?;
         self.backend.read_row_async(&logits).await
     }

@@ -95,10 +95,7 @@ pub fn score_window(window: &[u32], logits: &[f32], n_vocab: usize) -> Result<Wi
     let first = first_scored(window.len());
     let n = n_scored(window.len());
     if n_vocab == 0 || logits.len() != n * n_vocab {
-        return Err(EngineError::BadConfig(format!(
-            "{} logits for {n} positions of {n_vocab} tokens",
-            logits.len()
-        )));
+        return Err(EngineError::BadConfig(format!("{} logits for {n} positions of {n_vocab} tokens", logits.len())));
     }
     let mut out = WindowScores { argmax: Vec::with_capacity(n), nll: Vec::with_capacity(n) };
     for (i, row) in logits.chunks_exact(n_vocab).enumerate() {
@@ -177,7 +174,8 @@ impl Comparison {
     /// agreement with llama.cpp's batched run no lower than llama.cpp's own token-by-token
     /// agreement minus one point. `Err` says which part failed.
     pub fn check(&self) -> std::result::Result<(), String> {
-        if !(self.perplexity_gap().abs() <= 0.01) {
+        // A NaN gap (a broken run) fails too.
+        if self.perplexity_gap().abs().is_nan() || self.perplexity_gap().abs() > 0.01 {
             return Err(format!(
                 "perplexity {:.4} is not within 1% of llama.cpp's {:.4} ({:+.3}%)",
                 self.perplexity,

@@ -21,6 +21,8 @@ pub enum GgmlType {
     Q6K,
     Q8K,
     BF16,
+    IQ4NL,
+    IQ4XS,
     /// A type GGUF knows (i-quants, integer tensors, ...) that arbitre cannot compute with.
     Other(u32),
 }
@@ -44,6 +46,8 @@ impl GgmlType {
             14 => Self::Q6K,
             15 => Self::Q8K,
             30 => Self::BF16,
+            20 => Self::IQ4NL,
+            23 => Self::IQ4XS,
             16..=29 | 34..=39 => Self::Other(id),
             _ => return None,
         })
@@ -67,6 +71,8 @@ impl GgmlType {
             Self::Q6K => 14,
             Self::Q8K => 15,
             Self::BF16 => 30,
+            Self::IQ4NL => 20,
+            Self::IQ4XS => 23,
             Self::Other(id) => id,
         }
     }
@@ -89,6 +95,8 @@ impl GgmlType {
             Self::Q6K => "Q6_K",
             Self::Q8K => "Q8_K",
             Self::BF16 => "BF16",
+            Self::IQ4NL => "IQ4_NL",
+            Self::IQ4XS => "IQ4_XS",
             Self::Other(id) => match id {
                 16 => "IQ2_XXS",
                 17 => "IQ2_XS",
@@ -129,6 +137,8 @@ impl GgmlType {
             Self::Q5K => (256, 176),
             Self::Q6K => (256, 210),
             Self::Q8K => (256, 292),
+            Self::IQ4NL => (32, 18),
+            Self::IQ4XS => (256, 136),
             Self::Other(_) => return None,
         })
     }

@@ -48,56 +48,111 @@ impl Storage {
 pub enum QType {
     /// 32 values: f16 scale, 4-bit values offset by 8.
     Q4_0,
+    /// 32 values: f16 scale and f16 min, 4-bit values.
+    Q4_1,
     /// 32 values: f16 scale, 5-bit values offset by 16.
     Q5_0,
+    /// 32 values: f16 scale and f16 min, 5-bit values.
+    Q5_1,
     /// 32 values: f16 scale, 8-bit values.
     Q8_0,
+    /// 32 values: f16 scale, 4-bit indices into a fixed non-linear table of 16 values.
+    IQ4NL,
+    /// 256 values: 16 sub-blocks of 16 with 4-bit scales and mins, 2-bit values.
+    Q2K,
+    /// 256 values: 16 sub-blocks of 16 with 6-bit scales, 3-bit values offset by 4.
+    Q3K,
     /// 256 values: 8 sub-blocks of 32 with 6-bit scales and mins, 4-bit values.
     Q4K,
     /// 256 values: as Q4_K with a fifth bit per value.
     Q5K,
     /// 256 values: 16 sub-blocks of 16 with 8-bit scales, 6-bit values offset by 32.
     Q6K,
+    /// 256 values: 8 sub-blocks of 32 with 6-bit scales, 4-bit indices into IQ4_NL's table.
+    IQ4XS,
 }
 
 impl QType {
     /// Every type, in a fixed order (tests iterate over it).
-    pub const ALL: [QType; 6] = [Self::Q4_0, Self::Q5_0, Self::Q8_0, Self::Q4K, Self::Q5K, Self::Q6K];
+    pub const ALL: [QType; 12] = [
+        Self::Q4_0,
+        Self::Q4_1,
+        Self::Q5_0,
+        Self::Q5_1,
+        Self::Q8_0,
+        Self::IQ4NL,
+        Self::Q2K,
+        Self::Q3K,
+        Self::Q4K,
+        Self::Q5K,
+        Self::Q6K,
+        Self::IQ4XS,
+    ];
 
     /// Values per block.
     pub const fn block_elems(self) -> usize {
         match self {
-            Self::Q4_0 | Self::Q5_0 | Self::Q8_0 => 32,
-            Self::Q4K | Self::Q5K | Self::Q6K => 256,
+            Self::Q4_0 | Self::Q4_1 | Self::Q5_0 | Self::Q5_1 | Self::Q8_0 | Self::IQ4NL => 32,
+            Self::Q2K | Self::Q3K | Self::Q4K | Self::Q5K | Self::Q6K | Self::IQ4XS => 256,
         }
     }
 
     /// Bytes per block.
     pub const fn block_bytes(self) -> usize {
         match self {
-            Self::Q4_0 => 18,
+            Self::Q4_0 | Self::IQ4NL => 18,
+            Self::Q4_1 => 20,
             Self::Q5_0 => 22,
+            Self::Q5_1 => 24,
             Self::Q8_0 => 34,
+            Self::Q2K => 84,
+            Self::Q3K => 110,
             Self::Q4K => 144,
             Self::Q5K => 176,
             Self::Q6K => 210,
+            Self::IQ4XS => 136,
         }
     }
 
-    /// Whether activations meet this type as Q8_K blocks (else Q8_0 blocks).
+    /// Whether activations meet this type as Q8_K blocks (else Q8_0 blocks). IQ4_XS meets
+    /// them as Q8_0 blocks: it is held as IQ4_NL blocks of 32 with their own scales (ggml
+    /// takes Q8_K there; per-32 activation scales are at least as precise).
     pub const fn uses_q8k(self) -> bool {
-        matches!(self, Self::Q4K | Self::Q5K | Self::Q6K)
+        matches!(self, Self::Q2K | Self::Q3K | Self::Q4K | Self::Q5K | Self::Q6K)
+    }
+
+    /// Whether blocks carry a min added to every value (Q4_1, Q5_1).
+    pub const fn has_min(self) -> bool {
+        matches!(self, Self::Q4_1 | Self::Q5_1)
     }
 
     /// The ggml name.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Q4_0 => "Q4_0",
+            Self::Q4_1 => "Q4_1",
             Self::Q5_0 => "Q5_0",
+            Self::Q5_1 => "Q5_1",
             Self::Q8_0 => "Q8_0",
+            Self::IQ4NL => "IQ4_NL",
+            Self::Q2K => "Q2_K",
+            Self::Q3K => "Q3_K",
             Self::Q4K => "Q4_K",
             Self::Q5K => "Q5_K",
             Self::Q6K => "Q6_K",
+            Self::IQ4XS => "IQ4_XS",
+        }
+    }
+
+    /// The type whose layout and kernels hold a matrix of this type, given `storage`: itself,
+    /// or Q8_0 for widened Q5_0, IQ4_NL for IQ4_XS (blocks of 32 with f32 scales), Q6_K for
+    /// Q2_K and Q3_K (grouped signed bytes and 16 scales per block; Q2_K's mins apart).
+    const fn layout(self, storage: Storage) -> QType {
+        match self {
+            Self::Q5_0 if matches!(storage.q5, Q5Storage::Bytes) => Self::Q8_0,
+            Self::IQ4XS => Self::IQ4NL,
+            Self::Q2K | Self::Q3K => Self::Q6K,
+            _ => self,
         }
     }
 }
@@ -219,7 +274,7 @@ pub fn simd_name() -> &'static str {
 #[derive(Clone, Debug)]
 pub struct QMatrix {
     ty: QType,
-    /// The type whose layout and kernels hold the data: `ty`, or Q8_0 for widened Q5_0.
+    /// The type whose layout and kernels hold the data (see [`QType::layout`]).
     layout: QType,
     /// Whether the data is in groups of four rows (the 32-wide types always; K-quants per
     /// [`KStorage`]).
@@ -227,6 +282,9 @@ pub struct QMatrix {
     rows: usize,
     cols: usize,
     data: Vec<u8>,
+    /// Q2_K's mins, apart from its values held as Q6_K's (empty for other types): per row and
+    /// block, `dmin` as f32 then the 16 sub-blocks' 4-bit mins as bytes (`packed::Q2_MINS`).
+    mins: Vec<u8>,
 }
 
 /// Four rows of a repacked group against one activation row.
@@ -272,16 +330,17 @@ impl QMatrix {
         if data.len() != expected {
             return Err(QError::Size { ty: ty.name(), rows, cols, expected, found: data.len() });
         }
-        let layout = if ty == QType::Q5_0 && storage.q5 == Q5Storage::Bytes { QType::Q8_0 } else { ty };
+        let layout = ty.layout(storage);
         let nb = cols / ty.block_elems();
+        let mins = if ty == QType::Q2K { packed::q2_mins(rows, nb, &data) } else { Vec::new() };
         let (grouped, data) = if !ty.uses_q8k() {
             (true, packed::pack(ty, layout, rows, nb, &data))
-        } else if storage.k == KStorage::Groups && packed::can_group(ty) {
+        } else if layout != ty || (storage.k == KStorage::Groups && packed::can_group(ty)) {
             (true, packed::pack_k(ty, rows, nb, &data))
         } else {
             (false, data.into_owned())
         };
-        Ok(Self { ty, layout, grouped, rows, cols, data })
+        Ok(Self { ty, layout, grouped, rows, cols, data, mins })
     }
 
     /// The block type.
@@ -301,12 +360,17 @@ impl QMatrix {
 
     /// Bytes held (grouped types hold f32 scales and pad the last group of rows).
     pub fn bytes(&self) -> usize {
-        self.data.len()
+        self.data.len() + self.mins.len()
+    }
+
+    /// Blocks of the held layout per row (IQ4_XS is held as blocks of 32).
+    fn layout_blocks(&self) -> usize {
+        self.cols / self.layout.block_elems()
     }
 
     /// Bytes of one K-quant row, or of one group of four grouped rows.
     fn stride(&self) -> usize {
-        let nb = self.cols / self.ty.block_elems();
+        let nb = self.layout_blocks();
         if self.grouped { nb * packed::group_block_bytes(self.layout) } else { nb * self.ty.block_bytes() }
     }
 
@@ -325,7 +389,11 @@ impl QMatrix {
             return Err(QError::Buffers { n: 1, rows: self.rows, cols: self.cols, input: 0, output: out.len() });
         }
         if self.k_groups() {
-            reference::dequantize_k_groups(self.ty, self.row(r / packed::G), r % packed::G, out);
+            reference::dequantize_k_groups(self.layout, self.row(r / packed::G), r % packed::G, out);
+            if self.ty == QType::Q2K {
+                let nb = self.layout_blocks();
+                reference::subtract_q2_mins(&self.mins[r * nb * packed::Q2_MINS..(r + 1) * nb * packed::Q2_MINS], out);
+            }
         } else if self.grouped {
             reference::dequantize_packed(self.layout, self.row(r / packed::G), r % packed::G, out);
         } else {
@@ -346,7 +414,7 @@ impl QMatrix {
 
     /// Whether this is a K-quant matrix held in groups of four rows.
     fn k_groups(&self) -> bool {
-        self.grouped && self.ty.uses_q8k()
+        self.grouped && self.layout.uses_q8k()
     }
 
     fn dot(&self, kernel: Kernel) -> Dot {
@@ -372,10 +440,16 @@ impl QMatrix {
         if n == 0 {
             return Ok(());
         }
-        let nb = self.cols / self.ty.block_elems();
+        let nb = self.layout_blocks();
         match self.dot(kernel) {
             Dot::Group(f, f2) => self.run_groups(&quantize_rows(x, self.cols, n * nb, quantize_q8_0), nb, n, y, f, f2),
-            Dot::KGroup(f, f2) => self.run_groups(&quantize_rows(x, self.cols, n * nb, quantize_q8_k), nb, n, y, f, f2),
+            Dot::KGroup(f, f2) => {
+                let acts = quantize_rows(x, self.cols, n * nb, quantize_q8_k);
+                self.run_groups(&acts, nb, n, y, f, f2);
+                if self.ty == QType::Q2K {
+                    self.subtract_q2_mins(&acts, nb, n, y);
+                }
+            }
             Dot::K(f, f2) => {
                 let acts = quantize_rows(x, self.cols, n * nb, quantize_q8_k);
                 let act = |t: usize| &acts[t * nb..(t + 1) * nb];
@@ -396,6 +470,17 @@ impl QMatrix {
 }
 
 impl QMatrix {
+    /// Takes Q2_K's mins off products of its values: per output, per block, `dmin` times the
+    /// activations' scale times the 16 mins against the activations' sums of 16.
+    fn subtract_q2_mins(&self, acts: &[Q8KBlock], nb: usize, n: usize, y: &mut [f32]) {
+        for (t, out) in y.chunks_exact_mut(self.rows).enumerate().take(n) {
+            let act = &acts[t * nb..(t + 1) * nb];
+            for (o, mins) in out.iter_mut().zip(self.mins.chunks_exact(nb * packed::Q2_MINS)) {
+                *o -= reference::q2_mins_dot(mins, act);
+            }
+        }
+    }
+
     /// [`Self::run_units`] over groups of four rows, with kernels for one activation row (`f`)
     /// and, when there is one, for two (`f2`); `acts` holds `nb` blocks per activation row.
     #[allow(clippy::type_complexity)]

@@ -4,15 +4,20 @@
 use half::f16;
 
 use crate::act::{Q8Block, Q8KBlock};
-use crate::packed::{block_values, group_block_bytes, k4_block, k6_block};
+use crate::packed::{Q2_MINS, block_min, block_values, group_block_bytes, k4_block, k6_block};
 use crate::{Dot, QType};
 
 /// The scalar kernels for data held as `ty` (`k_groups`: K-quants in groups of four rows).
 pub(crate) fn dot(ty: QType, k_groups: bool) -> Dot {
     match (ty, k_groups) {
         (QType::Q4_0, _) => Dot::Group(dot_q4_0, None),
+        (QType::Q4_1, _) => Dot::Group(dot_q4_1, None),
         (QType::Q5_0, _) => Dot::Group(dot_q5_0, None),
+        (QType::Q5_1, _) => Dot::Group(dot_q5_1, None),
         (QType::Q8_0, _) => Dot::Group(dot_q8_0, None),
+        (QType::IQ4NL | QType::IQ4XS, _) => Dot::Group(dot_iq4_nl, None),
+        // Held as Q6_K (see `QType::layout`).
+        (QType::Q2K | QType::Q3K, _) => Dot::KGroup(dot_q6_k_groups, None),
         (QType::Q4K, false) => Dot::K(dot_q4_k, None),
         (QType::Q4K, true) => Dot::KGroup(dot_q4_k_groups, None),
         (QType::Q5K, _) => Dot::K(dot_q5_k, None),
@@ -104,7 +109,8 @@ fn idot(a: &[i8], b: &[i8]) -> i32 {
     a.iter().zip(b).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum()
 }
 
-/// Four rows of a repacked 32-wide type against one row of activations.
+/// Four rows of a repacked 32-wide type against one row of activations (the min of Q4_1 and
+/// Q5_1 meets the activations' sum).
 fn dot_group(ty: QType, g: &[u8], a: &[Q8Block]) -> [f32; 4] {
     let gbb = group_block_bytes(ty);
     std::array::from_fn(|k| {
@@ -112,10 +118,76 @@ fn dot_group(ty: QType, g: &[u8], a: &[Q8Block]) -> [f32; 4] {
             .zip(a)
             .map(|(gb, y)| {
                 let (d, v) = block_values(ty, gb, k);
-                d * y.d * idot(&v, &y.qs) as f32
+                let dot = d * y.d * idot(&v, &y.qs) as f32;
+                if ty.has_min() { dot + block_min(ty, gb, k) * (y.d * y.sum as f32) } else { dot }
             })
             .sum()
     })
+}
+
+fn dot_q4_1(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    dot_group(QType::Q4_1, g, a)
+}
+
+fn dot_q5_1(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    dot_group(QType::Q5_1, g, a)
+}
+
+fn dot_iq4_nl(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    dot_group(QType::IQ4NL, g, a)
+}
+
+/// The 16 sub-block scales (less 32) and 256 values (less 4) of a Q3_K block, in order.
+pub fn q3_k_scales_values(b: &[u8]) -> ([i8; 16], [i8; 256]) {
+    let (hmask, qs, packed) = (&b[0..32], &b[32..96], &b[96..108]);
+    // 16 six-bit scales: low four bits from bytes 0..8, high two bits from bytes 8..12.
+    let sc = std::array::from_fn(|j| {
+        let low = if j < 8 { packed[j] & 0x0F } else { packed[j - 8] >> 4 };
+        let high = (packed[8 + j % 4] >> (2 * (j / 4))) & 3;
+        (low | (high << 4)) as i8 - 32
+    });
+    let mut v = [0i8; 256];
+    for (i, v) in v.iter_mut().enumerate() {
+        // Values 128n + 32j + l: bits 2j of qs[32n + l], high bit j + 4n of hmask[l].
+        let (n, j, l) = (i / 128, (i % 128) / 32, i % 32);
+        let low = (qs[32 * n + l] >> (2 * j)) & 3;
+        let high = (hmask[l] >> (4 * n + j)) & 1;
+        *v = low as i8 - if high == 1 { 0 } else { 4 };
+    }
+    (sc, v)
+}
+
+/// The 256 two-bit values of a Q2_K block, in order.
+pub fn q2_k_values(b: &[u8]) -> [i8; 256] {
+    let qs = &b[16..80];
+    std::array::from_fn(|i| {
+        let (n, j, l) = (i / 128, (i % 128) / 32, i % 32);
+        ((qs[32 * n + l] >> (2 * j)) & 3) as i8
+    })
+}
+
+/// One row's Q2_K mins (per block: f32 `dmin`, 16 mins) against its activations: what the
+/// mins take off the product of the values.
+pub(crate) fn q2_mins_dot(mins: &[u8], a: &[Q8KBlock]) -> f32 {
+    mins.chunks_exact(Q2_MINS)
+        .zip(a)
+        .map(|(m, y)| {
+            let dmin = f32::from_le_bytes([m[0], m[1], m[2], m[3]]);
+            let s: i32 = m[4..].iter().zip(&y.bsums).map(|(&m, &b)| i32::from(m) * i32::from(b)).sum();
+            dmin * y.d * s as f32
+        })
+        .sum()
+}
+
+/// Takes one row's Q2_K mins off its values decoded as Q6_K's (ggml's `dl * q - ml`).
+pub(crate) fn subtract_q2_mins(mins: &[u8], out: &mut [f32]) {
+    for (m, o) in mins.chunks_exact(Q2_MINS).zip(out.chunks_exact_mut(256)) {
+        let dmin = f32::from_le_bytes([m[0], m[1], m[2], m[3]]);
+        for (g, o) in o.chunks_exact_mut(16).enumerate() {
+            let ml = dmin * f32::from(m[4 + g]);
+            o.iter_mut().for_each(|o| *o -= ml);
+        }
+    }
 }
 
 fn dot_q4_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
@@ -203,7 +275,12 @@ fn dot_q6_k_groups(g: &[u8], a: &[Q8KBlock]) -> [f32; 4] {
 pub(crate) fn dequantize_packed(ty: QType, group: &[u8], k: usize, out: &mut [f32]) {
     for (gb, o) in group.chunks_exact(group_block_bytes(ty)).zip(out.chunks_exact_mut(32)) {
         let (d, v) = block_values(ty, gb, k);
-        o.iter_mut().zip(v).for_each(|(o, q)| *o = f32::from(q) * d);
+        if ty.has_min() {
+            let m = block_min(ty, gb, k);
+            o.iter_mut().zip(v).for_each(|(o, q)| *o = f32::from(q) * d + m);
+        } else {
+            o.iter_mut().zip(v).for_each(|(o, q)| *o = f32::from(q) * d);
+        }
     }
 }
 

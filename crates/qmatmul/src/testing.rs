@@ -20,11 +20,18 @@ pub fn random_blocks(ty: QType, n_blocks: usize, seed: u64) -> Vec<u8> {
     };
     for b in data.chunks_exact_mut(ty.block_bytes()) {
         match ty {
-            QType::Q4_0 | QType::Q5_0 | QType::Q8_0 => b[0..2].copy_from_slice(&scale(&mut next)),
-            QType::Q4K | QType::Q5K => {
+            QType::Q4_0 | QType::Q5_0 | QType::Q8_0 | QType::IQ4NL | QType::IQ4XS => {
+                b[0..2].copy_from_slice(&scale(&mut next))
+            }
+            QType::Q4_1 | QType::Q5_1 | QType::Q4K | QType::Q5K => {
                 b[0..2].copy_from_slice(&scale(&mut next));
                 b[2..4].copy_from_slice(&scale(&mut next));
             }
+            QType::Q2K => {
+                b[80..82].copy_from_slice(&scale(&mut next));
+                b[82..84].copy_from_slice(&scale(&mut next));
+            }
+            QType::Q3K => b[108..110].copy_from_slice(&scale(&mut next)),
             QType::Q6K => b[208..210].copy_from_slice(&scale(&mut next)),
         }
     }

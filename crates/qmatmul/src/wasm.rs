@@ -16,7 +16,7 @@
 use core::arch::wasm32::*;
 
 use crate::act::{Q8Block, Q8KBlock};
-use crate::packed::{K4_QS, K6_Q, group_block_bytes};
+use crate::packed::{IQ4NL_VALUES, K4_QS, K6_Q, fifth_at, group_block_bytes, nibbles_at};
 use crate::reference::{f16_at, scale_min_k4};
 use crate::{Dot, QType};
 
@@ -24,6 +24,11 @@ use crate::{Dot, QType};
 pub(crate) fn dot(ty: QType, k_groups: bool) -> Option<Dot> {
     Some(match ty {
         QType::Q4_0 => Dot::Group(q4_0, Some(q4_0_x2)),
+        QType::Q4_1 => Dot::Group(q4_1, Some(q4_1_x2)),
+        QType::Q5_1 => Dot::Group(q5_1, Some(q5_1_x2)),
+        QType::IQ4NL => Dot::Group(iq4_nl, Some(iq4_nl_x2)),
+        // Never a layout (see `QType::layout`).
+        QType::Q2K | QType::Q3K | QType::IQ4XS => return None,
         // Q5_0 is held widened to Q8_0's layout here (`Q5Storage::Bytes`).
         QType::Q5_0 => return None,
         QType::Q8_0 => Dot::Group(q8_0, Some(q8_0_x2)),
@@ -66,8 +71,8 @@ type Lanes = [[v128; 4]; 4];
 
 /// The shared loop of the repacked types (see `packed`) for `T` activation rows at once: each
 /// group-block is read into lanes once and met with every row. Values are unsigned; `offset`
-/// (8 for Q4_0, 0 for Q8_0) times the activation sum comes off in integers, so
-/// each block's sum is exact.
+/// (8 for Q4_0, 0 for the others) times the activation sum comes off in integers, so each
+/// block's sum is exact. Q4_1's and Q5_1's mins meet the activations' sum times its scale.
 #[inline(always)]
 fn group_rows<const T: usize>(
     g: &[u8],
@@ -87,6 +92,10 @@ fn group_rows<const T: usize>(
             let s = four_totals([dot4(l[0], &w), dot4(l[1], &w), dot4(l[2], &w), dot4(l[3], &w)]);
             let s = f32x4_convert_i32x4(i32x4_sub(s, i32x4_splat(offset * y.sum)));
             acc[t][i & 1] = f32x4_add(acc[t][i & 1], f32x4_mul(f32x4_mul(scales, f32x4_splat(y.d)), s));
+            if ty.has_min() {
+                let m = f32x4_mul(load_at(gb, 16), f32x4_splat(y.d * y.sum as f32));
+                acc[t][i & 1] = f32x4_add(acc[t][i & 1], m);
+            }
         }
     }
     std::array::from_fn(|t| lanes_f32(f32x4_add(acc[t][0], acc[t][1])))
@@ -112,12 +121,52 @@ fn dot4(v: [v128; 4], y: &[v128; 4]) -> v128 {
     )
 }
 
-fn q4_0_lanes(gb: &[u8]) -> Lanes {
+/// Four rows of 16 nibble bytes at `at` as lanes.
+#[inline(always)]
+fn nibble_lanes(gb: &[u8], at: usize) -> Lanes {
     let m = u16x8_splat(0x000F);
     std::array::from_fn(|k| {
         // Each i16 lane holds two bytes: four nibbles, values j, j + 16, j + 1, j + 17.
-        let v = load_at(gb, 16 + 16 * k);
+        let v = load_at(gb, at + 16 * k);
         [v128_and(v, m), v128_and(u16x8_shr(v, 8), m), v128_and(u16x8_shr(v, 4), m), u16x8_shr(v, 12)]
+    })
+}
+
+fn q4_0_lanes(gb: &[u8]) -> Lanes {
+    nibble_lanes(gb, 16)
+}
+
+fn q4_1_lanes(gb: &[u8]) -> Lanes {
+    nibble_lanes(gb, nibbles_at(QType::Q4_1))
+}
+
+/// Q5_1's nibbles with their fifth bits: each lane's bit of `qh` picked by a mask, as 16.
+fn q5_1_lanes(gb: &[u8]) -> Lanes {
+    let mut l = nibble_lanes(gb, nibbles_at(QType::Q5_1));
+    let even = u16x8(1, 1 << 2, 1 << 4, 1 << 6, 1 << 8, 1 << 10, 1 << 12, 1 << 14);
+    let odd = u16x8(1 << 1, 1 << 3, 1 << 5, 1 << 7, 1 << 9, 1 << 11, 1 << 13, 1 << 15);
+    let (zero, sixteen) = (u16x8_splat(0), u16x8_splat(16));
+    for (k, lanes) in l.iter_mut().enumerate() {
+        let at = fifth_at(QType::Q5_1) + 4 * k;
+        let qh = u32::from_le_bytes([gb[at], gb[at + 1], gb[at + 2], gb[at + 3]]);
+        let (lo, hi) = (u16x8_splat(qh as u16), u16x8_splat((qh >> 16) as u16));
+        let bit = |h: v128, mask: v128| v128_and(i16x8_ne(v128_and(h, mask), zero), sixteen);
+        for (lane, (h, mask)) in lanes.iter_mut().zip([(lo, even), (lo, odd), (hi, even), (hi, odd)]) {
+            *lane = v128_or(*lane, bit(h, mask));
+        }
+    }
+    l
+}
+
+/// IQ4_NL's (and IQ4_XS's) nibbles looked up in the table as signed bytes, then split into
+/// even and odd i16 lanes.
+fn iq4_nl_lanes(gb: &[u8]) -> Lanes {
+    let table = load(&IQ4NL_VALUES.map(|v| v as u8));
+    let (m, even) = (u8x16_splat(0x0F), |x: v128| i16x8_shr(i16x8_shl(x, 8), 8));
+    std::array::from_fn(|k| {
+        let v = load_at(gb, 16 + 16 * k);
+        let (lo, hi) = (i8x16_swizzle(table, v128_and(v, m)), i8x16_swizzle(table, u8x16_shr(v, 4)));
+        [even(lo), i16x8_shr(lo, 8), even(hi), i16x8_shr(hi, 8)]
     })
 }
 
@@ -136,6 +185,30 @@ fn q4_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
 
 fn q4_0_x2(g: &[u8], a: &[Q8Block], b: &[Q8Block]) -> [[f32; 4]; 2] {
     group_rows(g, [a, b], QType::Q4_0, 8, q4_0_lanes)
+}
+
+fn q4_1(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    group_rows(g, [a], QType::Q4_1, 0, q4_1_lanes)[0]
+}
+
+fn q4_1_x2(g: &[u8], a: &[Q8Block], b: &[Q8Block]) -> [[f32; 4]; 2] {
+    group_rows(g, [a, b], QType::Q4_1, 0, q4_1_lanes)
+}
+
+fn q5_1(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    group_rows(g, [a], QType::Q5_1, 0, q5_1_lanes)[0]
+}
+
+fn q5_1_x2(g: &[u8], a: &[Q8Block], b: &[Q8Block]) -> [[f32; 4]; 2] {
+    group_rows(g, [a, b], QType::Q5_1, 0, q5_1_lanes)
+}
+
+fn iq4_nl(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    group_rows(g, [a], QType::IQ4NL, 0, iq4_nl_lanes)[0]
+}
+
+fn iq4_nl_x2(g: &[u8], a: &[Q8Block], b: &[Q8Block]) -> [[f32; 4]; 2] {
+    group_rows(g, [a, b], QType::IQ4NL, 0, iq4_nl_lanes)
 }
 
 fn q8_0(g: &[u8], a: &[Q8Block]) -> [f32; 4] {

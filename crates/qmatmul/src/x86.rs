@@ -14,7 +14,7 @@
 use core::arch::x86_64::*;
 
 use crate::act::{Q8Block, Q8KBlock};
-use crate::packed::{K4_QS, K6_Q, group_block_bytes};
+use crate::packed::{IQ4NL_VALUES, K4_QS, K6_Q, fifth_at, group_block_bytes, nibbles_at};
 use crate::reference::scale_min_k4;
 use crate::{Dot, QType};
 
@@ -31,11 +31,16 @@ pub(crate) fn dot(ty: QType, k_groups: bool) -> Option<Dot> {
         QType::Q4K if k_groups => Dot::KGroup(q4_k_groups, None),
         QType::Q6K if k_groups => Dot::KGroup(q6_k_groups, None),
         QType::Q4_0 => Dot::Group(q4_0, None),
+        QType::Q4_1 => Dot::Group(q4_1, None),
         QType::Q5_0 => Dot::Group(q5_0, None),
+        QType::Q5_1 => Dot::Group(q5_1, None),
         QType::Q8_0 => Dot::Group(q8_0, None),
+        QType::IQ4NL => Dot::Group(iq4_nl, None),
         QType::Q4K => Dot::K(q4_k, None),
         QType::Q5K => Dot::K(q5_k, None),
         QType::Q6K => Dot::K(q6_k, None),
+        // Never a layout (see `QType::layout`).
+        QType::Q2K | QType::Q3K | QType::IQ4XS => return None,
     })
 }
 
@@ -51,7 +56,10 @@ macro_rules! entry {
     };
 }
 entry!(q4_0, q4_0_avx2, Q8Block, [f32; 4]);
+entry!(q4_1, q4_1_avx2, Q8Block, [f32; 4]);
 entry!(q5_0, q5_0_avx2, Q8Block, [f32; 4]);
+entry!(q5_1, q5_1_avx2, Q8Block, [f32; 4]);
+entry!(iq4_nl, iq4_nl_avx2, Q8Block, [f32; 4]);
 entry!(q8_0, q8_0_avx2, Q8Block, [f32; 4]);
 entry!(q4_k, q4_k_avx2, Q8KBlock, f32);
 entry!(q5_k, q5_k_avx2, Q8KBlock, f32);
@@ -108,7 +116,8 @@ fn four_totals(a: __m256i, b: __m256i) -> __m128i {
 
 /// Shared loop of the repacked types: `sums` gives the four rows' integer products with the
 /// activation block, with values taken unsigned; `offset` (8 for Q4_0, 16 for Q5_0, 0 for
-/// Q8_0) times the activation sum comes off in integers, so each block's sum is exact.
+/// the others) times the activation sum comes off in integers, so each block's sum is exact.
+/// Q4_1's and Q5_1's mins (after the scales) meet the activations' sum times their scale.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_group(
@@ -130,6 +139,11 @@ unsafe fn dot_group(
         };
         let s = _mm_cvtepi32_ps(_mm_sub_epi32(sums(gb, y), _mm_set1_epi32(offset * y.sum)));
         acc[i & 1] = _mm_fmadd_ps(_mm_mul_ps(scales, _mm_set1_ps(y.d)), s, acc[i & 1]);
+        if ty.has_min() {
+            // SAFETY: types with a min hold 4 f32 of them after the scales.
+            let mins = unsafe { _mm_loadu_ps(gb.add(16).cast()) };
+            acc[i & 1] = _mm_fmadd_ps(mins, _mm_set1_ps(y.d * y.sum as f32), acc[i & 1]);
+        }
     }
     let mut out = [0.0f32; 4];
     // SAFETY: `out` holds four f32.
@@ -161,15 +175,51 @@ unsafe fn halves(y: &Q8Block) -> (__m256i, __m256i) {
     }
 }
 
+/// Q4_0 and Q4_1: four rows of nibbles, values taken unsigned.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q4_0_avx2(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
-    let zero = _mm256_setzero_si256();
+unsafe fn nibbles4(g: &[u8], a: &[Q8Block], ty: QType, offset: i32) -> [f32; 4] {
+    let (zero, at) = (_mm256_setzero_si256(), nibbles_at(ty));
     let sums = |gb: *const u8, y: &Q8Block| {
-        // SAFETY: a Q4_0 group-block is 16 bytes of scales then 4 × 16 bytes of nibbles.
-        let (r01, r23, (y_lo, y_hi)) = unsafe { (load32(gb.add(16)), load32(gb.add(48)), halves(y)) };
+        // SAFETY: the group-block holds 4 × 16 bytes of nibbles at `at`.
+        let (r01, r23, (y_lo, y_hi)) = unsafe { (load32(gb.add(at)), load32(gb.add(at + 32)), halves(y)) };
         four_totals(two_rows(r01, zero, zero, y_lo, y_hi), two_rows(r23, zero, zero, y_lo, y_hi))
     };
-    unsafe { dot_group(g, a, QType::Q4_0, 8, sums) }
+    unsafe { dot_group(g, a, ty, offset, sums) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q4_0_avx2(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    unsafe { nibbles4(g, a, QType::Q4_0, 8) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q4_1_avx2(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    unsafe { nibbles4(g, a, QType::Q4_1, 0) }
+}
+
+/// IQ4_NL (and IQ4_XS, held as it): two rows' nibbles per register become the table's signed
+/// values by `vpshufb`, met with the activations on absolute values and moved signs.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn iq4_nl_avx2(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    // SAFETY: the table is 16 bytes.
+    let table = _mm256_broadcastsi128_si256(unsafe { load16(IQ4NL_VALUES.as_ptr().cast()) });
+    let (m4, ones) = (_mm256_set1_epi8(0x0F), _mm256_set1_epi16(1));
+    // Pairs of products reach 2 × 127 × 127: widened to i32 before they are added.
+    let signed = |v: __m256i, y: __m256i| {
+        _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(y, v)), ones)
+    };
+    let two = |q: __m256i, y_lo: __m256i, y_hi: __m256i| {
+        let lo = _mm256_shuffle_epi8(table, _mm256_and_si256(q, m4));
+        let hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+        _mm256_add_epi32(signed(lo, y_lo), signed(hi, y_hi))
+    };
+    let sums = |gb: *const u8, y: &Q8Block| {
+        // SAFETY: an IQ4_NL group-block is 16 bytes of scales then 4 × 16 bytes of nibbles.
+        let (r01, r23, (y_lo, y_hi)) = unsafe { (load32(gb.add(16)), load32(gb.add(48)), halves(y)) };
+        four_totals(two(r01, y_lo, y_hi), two(r23, y_lo, y_hi))
+    };
+    unsafe { dot_group(g, a, QType::IQ4NL, 0, sums) }
 }
 
 /// Fifth bits of two rows (`bits` = row a's u32 | row b's u32 << 32) as 0x10 bytes, laid out
@@ -187,18 +237,21 @@ fn fifth_bits(bits: u64, high: bool) -> __m256i {
     _mm256_and_si256(set, _mm256_set1_epi8(0x10))
 }
 
+/// Q5_0 and Q5_1: four rows of nibbles with their fifth bits, values taken unsigned.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q5_0_avx2(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+unsafe fn fifths4(g: &[u8], a: &[Q8Block], ty: QType, offset: i32) -> [f32; 4] {
+    let (at, qh_at) = (nibbles_at(ty), fifth_at(ty));
     let sums = |gb: *const u8, y: &Q8Block| {
-        // SAFETY: a Q5_0 group-block is 16 bytes of scales, 4 × u32 of fifth bits, 4 × 16
-        // bytes of nibbles.
+        // SAFETY: the group-block holds 4 × u32 of fifth bits at `qh_at` and 4 × 16 bytes of
+        // nibbles at `at`.
         let (bits01, bits23, r01, r23, (y_lo, y_hi)) = unsafe {
-            let qh = std::slice::from_raw_parts(gb.add(16), 16);
+            let qh = std::slice::from_raw_parts(gb.add(qh_at), 16);
             (
                 u64::from_le_bytes(qh[0..8].try_into().expect("8 bytes")),
                 u64::from_le_bytes(qh[8..16].try_into().expect("8 bytes")),
-                load32(gb.add(32)),
-                load32(gb.add(64)),
+                load32(gb.add(at)),
+                load32(gb.add(at + 32)),
                 halves(y),
             )
         };
@@ -207,7 +260,17 @@ unsafe fn q5_0_avx2(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
             two_rows(r23, fifth_bits(bits23, false), fifth_bits(bits23, true), y_lo, y_hi),
         )
     };
-    unsafe { dot_group(g, a, QType::Q5_0, 16, sums) }
+    unsafe { dot_group(g, a, ty, offset, sums) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q5_0_avx2(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    unsafe { fifths4(g, a, QType::Q5_0, 16) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q5_1_avx2(g: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    unsafe { fifths4(g, a, QType::Q5_1, 0) }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]

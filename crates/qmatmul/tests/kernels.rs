@@ -10,20 +10,72 @@ use candle_core::{Device, Module, Tensor};
 use half::f16;
 use proptest::prelude::*;
 
-fn candle_dtype(ty: QType) -> GgmlDType {
-    match ty {
+/// candle's name for the type, where candle reads it (it has no IQ types).
+fn candle_dtype(ty: QType) -> Option<GgmlDType> {
+    Some(match ty {
         QType::Q4_0 => GgmlDType::Q4_0,
+        QType::Q4_1 => GgmlDType::Q4_1,
         QType::Q5_0 => GgmlDType::Q5_0,
+        QType::Q5_1 => GgmlDType::Q5_1,
         QType::Q8_0 => GgmlDType::Q8_0,
+        QType::Q2K => GgmlDType::Q2K,
+        QType::Q3K => GgmlDType::Q3K,
         QType::Q4K => GgmlDType::Q4K,
         QType::Q5K => GgmlDType::Q5K,
         QType::Q6K => GgmlDType::Q6K,
-    }
+        QType::IQ4NL | QType::IQ4XS => return None,
+    })
+}
+
+/// The types candle reads.
+fn candle_types() -> impl Iterator<Item = QType> {
+    QType::ALL.into_iter().filter(|&ty| candle_dtype(ty).is_some())
 }
 
 fn candle_qtensor(ty: QType, rows: usize, cols: usize, data: &[u8]) -> QTensor {
-    let storage = QStorage::from_data(Cow::Borrowed(data), &Device::Cpu, candle_dtype(ty)).expect("candle storage");
+    let dtype = candle_dtype(ty).expect("a type candle reads");
+    let storage = QStorage::from_data(Cow::Borrowed(data), &Device::Cpu, dtype).expect("candle storage");
     QTensor::new(storage, (rows, cols)).expect("candle qtensor")
+}
+
+/// IQ4_NL's table, from ggml's `kvalues_iq4nl`.
+const IQ4NL: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+
+/// The values of IQ4_NL and IQ4_XS blocks, decoded straight from ggml's block layouts
+/// (`block_iq4_nl`: f16 d, 16 bytes; `block_iq4_xs`: f16 d, u16 scales_h, 4 bytes scales_l,
+/// 128 bytes), as `dequantize_row_iq4_nl`/`_xs` do.
+fn iq4_dequantize(ty: QType, data: &[u8]) -> Vec<f32> {
+    let f16_at = |b: &[u8], at: usize| f16::from_le_bytes([b[at], b[at + 1]]).to_f32();
+    let sub = |dl: f32, qs: &[u8], out: &mut Vec<f32>| {
+        out.extend(qs.iter().map(|&q| dl * f32::from(IQ4NL[usize::from(q & 15)])));
+        out.extend(qs.iter().map(|&q| dl * f32::from(IQ4NL[usize::from(q >> 4)])));
+    };
+    let mut out = Vec::new();
+    for b in data.chunks_exact(ty.block_bytes()) {
+        if ty == QType::IQ4NL {
+            sub(f16_at(b, 0), &b[2..18], &mut out);
+            continue;
+        }
+        let scales_h = u16::from_le_bytes([b[2], b[3]]);
+        for ib in 0..8 {
+            let ls = i32::from((b[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) | (i32::from((scales_h >> (2 * ib)) & 3) << 4);
+            sub(f16_at(b, 0) * (ls - 32) as f32, &b[8 + 16 * ib..24 + 16 * ib], &mut out);
+        }
+    }
+    out
+}
+
+/// The decoded values of `rows × cols` of `ty`: candle's reading, or ours from ggml's layouts
+/// for the IQ types.
+fn independent_dequantize(ty: QType, rows: usize, cols: usize, data: &[u8]) -> Vec<f32> {
+    if candle_dtype(ty).is_none() {
+        return iq4_dequantize(ty, data);
+    }
+    candle_qtensor(ty, rows, cols, data)
+        .dequantize(&Device::Cpu)
+        .and_then(|t| t.flatten_all())
+        .and_then(|t| t.to_vec1::<f32>())
+        .expect("candle dequantize")
 }
 
 #[test]
@@ -32,11 +84,7 @@ fn dequantize_matches_candle_for_every_type() {
         let (rows, cols) = (3, 512);
         let data = random_blocks(ty, rows * cols / ty.block_elems(), 7);
         let m = QMatrix::new(ty, rows, cols, data.clone()).expect("matrix");
-        let theirs = candle_qtensor(ty, rows, cols, &data)
-            .dequantize(&Device::Cpu)
-            .and_then(|t| t.flatten_all())
-            .and_then(|t| t.to_vec1::<f32>())
-            .expect("candle dequantize");
+        let theirs = independent_dequantize(ty, rows, cols, &data);
         let mut ours = vec![0.0; cols];
         for r in 0..rows {
             m.dequantize_row(r, &mut ours).expect("row");
@@ -112,9 +160,59 @@ fn both_k_storages_agree_with_candle() {
     }
 }
 
+/// The types held in another type's layout or with mins (Q4_1, Q5_1 with their mins; Q2_K and
+/// Q3_K in Q6_K's grouped layout, Q2_K's mins apart) decode and multiply like candle, with
+/// either kernel, on a padded last group (13 rows).
+#[test]
+fn borrowed_layouts_agree_with_candle() {
+    for ty in [QType::Q4_1, QType::Q5_1, QType::Q2K, QType::Q3K] {
+        let (rows, cols) = (13, 512);
+        let data = random_blocks(ty, rows * cols / ty.block_elems(), 41);
+        for q5 in [Q5Storage::Packed, Q5Storage::Bytes] {
+            for k in [KStorage::Rows, KStorage::Groups] {
+                let m = QMatrix::with_storage(ty, rows, cols, data.clone(), Storage { q5, k }).expect("matrix");
+                agrees_with_candle(&m, ty, &data, 3, &format!("{ty:?} {q5:?} {k:?}"));
+            }
+        }
+    }
+}
+
+/// IQ4_NL and IQ4_XS multiply as f64 arithmetic on their independently decoded values and the
+/// Q8_0 activations, with either kernel, on a padded last group.
+#[test]
+fn iq4_products_are_the_decoded_products() {
+    for ty in [QType::IQ4NL, QType::IQ4XS] {
+        let (rows, cols, n) = (13, 512, 3);
+        let data = random_blocks(ty, rows * cols / ty.block_elems(), 43);
+        let w = iq4_dequantize(ty, &data);
+        let x = random_acts(n * cols, 44);
+        let m = QMatrix::new(ty, rows, cols, data).expect("matrix");
+        for kernel in [Kernel::Best, Kernel::Scalar] {
+            let mut y = vec![0.0; n * rows];
+            m.matmul_with(kernel, &x, n, &mut y).expect("matmul");
+            for t in 0..n {
+                let mut b = Vec::new();
+                quantize_q8_0(&x[t * cols..(t + 1) * cols], &mut b);
+                let xq: Vec<f64> =
+                    b.iter().flat_map(|b| b.qs.iter().map(move |&q| f64::from(q) * f64::from(b.d))).collect();
+                for r in 0..rows {
+                    let row = &w[r * cols..(r + 1) * cols];
+                    let exact: f64 = row.iter().zip(&xq).map(|(&a, &b)| f64::from(a) * b).sum();
+                    let mag: f64 = row.iter().zip(&xq).map(|(&a, &b)| (f64::from(a) * b).abs()).sum();
+                    let got = f64::from(y[t * rows + r]);
+                    assert!(
+                        (got - exact).abs() <= 1e-5 * mag.max(1e-3),
+                        "{ty:?} {kernel:?} ({t}, {r}): {got} vs {exact}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn matmul_agrees_with_candle_for_every_type() {
-    for ty in QType::ALL {
+    for ty in candle_types() {
         let (rows, cols, n) = (40, 768, 3);
         let data = random_blocks(ty, rows * cols / ty.block_elems(), 11);
         let x = random_acts(n * cols, 5);
@@ -200,7 +298,7 @@ proptest! {
     /// The SIMD kernels (AVX2 here when the CPU has it) agree with the scalar reference over
     /// random shapes, row counts and blocks.
     #[test]
-    fn simd_matches_scalar(ty_i in 0usize..6, bytes in any::<bool>(), k_groups in any::<bool>(), rows in 1usize..20, blocks in 1usize..6, n in 1usize..5, seed in any::<u64>()) {
+    fn simd_matches_scalar(ty_i in 0usize..QType::ALL.len(), bytes in any::<bool>(), k_groups in any::<bool>(), rows in 1usize..20, blocks in 1usize..6, n in 1usize..5, seed in any::<u64>()) {
         let ty = QType::ALL[ty_i];
         let cols = blocks * ty.block_elems();
         let data = random_blocks(ty, rows * blocks, seed);

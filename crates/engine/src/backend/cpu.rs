@@ -60,8 +60,14 @@ enum MatrixKind {
 fn own_type(t: GgmlType) -> Option<QType> {
     Some(match t {
         GgmlType::Q4_0 => QType::Q4_0,
+        GgmlType::Q4_1 => QType::Q4_1,
         GgmlType::Q5_0 => QType::Q5_0,
+        GgmlType::Q5_1 => QType::Q5_1,
         GgmlType::Q8_0 => QType::Q8_0,
+        GgmlType::IQ4NL => QType::IQ4NL,
+        GgmlType::IQ4XS => QType::IQ4XS,
+        GgmlType::Q2K => QType::Q2K,
+        GgmlType::Q3K => QType::Q3K,
         GgmlType::Q4K => QType::Q4K,
         GgmlType::Q5K => QType::Q5K,
         GgmlType::Q6K => QType::Q6K,
