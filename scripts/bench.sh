@@ -2,8 +2,13 @@
 # Benchmarks arbitre against its peers on the same GGUF files, in one go, and writes
 # BENCHMARKS.md (+ web/bench/chart.svg). See issue 7 and web/bench/.
 #
-#   scripts/bench.sh [--tiny1b] [--prompt-tokens 64] [--gen-tokens 64] [--repeat 3]
-#                    [--max-load 1.5] [--wait-load 900] [--skip-browser] [--out BENCHMARKS.md]
+#   scripts/bench.sh [--tiny1b] [--real TYPE,TYPE...] [--prompt-tokens 64] [--gen-tokens 64]
+#                    [--repeat 3] [--max-load 1.5] [--wait-load 900] [--skip-browser]
+#                    [--out BENCHMARKS.md]
+#
+# --real measures real SmolLM2-135M-Instruct weights in the named GGUF types (scripts/real-models.sh:
+# the published Q4_1 file and llama.cpp's requantizations of it; `--real all` for every type)
+# instead of the synthetic files.
 #
 # Runs, for each file in target/synth/ (smol135 q8_0/q4_0/q4_k_m, made if missing; tiny1b too
 # with --tiny1b): `arbitre bench` native with 1 and 2 threads; llama.cpp native through
@@ -15,11 +20,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/arbitre/target}"
-P=64 G=64 R=3 MAX_LOAD=1.5 WAIT_LOAD=900 TINY=0 BROWSER=1 OUT=BENCHMARKS.md
+P=64 G=64 R=3 MAX_LOAD=1.5 WAIT_LOAD=900 TINY=0 BROWSER=1 OUT=BENCHMARKS.md REAL=""
 CMD="scripts/bench.sh $*"
 while [ $# -gt 0 ]; do
   case "$1" in
     --tiny1b) TINY=1 ;;
+    --real) REAL=$2; shift ;;
     --prompt-tokens) P=$2; shift ;;
     --gen-tokens) G=$2; shift ;;
     --repeat) R=$2; shift ;;
@@ -53,6 +59,18 @@ VOCAB="${ARBITRE_FIXTURES:-$ROOT/../shared/fixtures}/vocab/ggml-vocab-llama-spm.
 SHAPES="smol135"
 [ "$TINY" = 1 ] && SHAPES="smol135 tiny1b"
 FILES=()
+if [ -n "$REAL" ]; then
+  SHAPES=""
+  [ "$REAL" = all ] && REAL="F32,F16,BF16,Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q4_K_M,Q5_K_M,Q6_K,Q3_K_M,Q2_K,IQ4_NL,IQ4_XS"
+  IFS=, read -r -a REAL_TYPES <<<"$REAL"
+  MODELS="$(bash scripts/real-models.sh "${REAL_TYPES[@]}")"
+  for t in "${REAL_TYPES[@]}"; do
+    # Linked into target/synth, where the browser run's server serves benchmark files.
+    name="smollm2-135m-instruct-$(echo "$t" | tr 'A-Z' 'a-z').gguf"
+    ln -sfn "$MODELS/$name" "$SYNTH/$name"
+    FILES+=("$SYNTH/$name")
+  done
+fi
 for shape in $SHAPES; do
   for quant in q8_0 q4_0 q4_k_m; do
     f="$SYNTH/$shape-$quant.gguf"

@@ -165,7 +165,18 @@ EOF
 export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$WORK/webdriver.json"
 export CHROMEDRIVER_ARGS="--log-path=$WORK/chromedriver.log"
 
-# --- 5. Build + run -------------------------------------------------------------
+# --- 5. The real-weights models, served to the tests ----------------------------
+# tests/real.rs fetches SmolLM2-135M-Instruct files (scripts/real-models.sh) from the project's
+# static server; the address is baked into the test build (ARBITRE_REAL_URL).
+MODELS="${ARBITRE_MODELS:-$(bash "$ROOT/scripts/real-models.sh" F32 Q4_0 Q4_K_M)}"
+REAL_PORT="${ARBITRE_REAL_PORT:-18737}"
+mkdir -p "$WORK/www"
+node "$ROOT/web/serve.mjs" --port "$REAL_PORT" --models "$MODELS" --dist "$WORK/www" >"$WORK/serve.log" 2>&1 &
+SERVE_PID=$!
+trap 'kill "$SERVE_PID" 2>/dev/null || true; cleanup' EXIT
+export ARBITRE_REAL_URL="http://127.0.0.1:$REAL_PORT/models/"
+
+# --- 6. Build + run -------------------------------------------------------------
 log "cargo test -p $PKG --target $TARGET $* (timeout ${WASM_TEST_TIMEOUT}s, per-binary ${WASM_BINDGEN_TEST_TIMEOUT}s)"
 start=$(date +%s)
 set +e

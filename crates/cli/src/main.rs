@@ -193,15 +193,25 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// Whether the file at `path` starts with GGUF's magic.
+pub(crate) fn is_gguf(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let mut f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let n = f.read(&mut magic).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(n == 4 && magic == arbitre_gguf::MAGIC)
+}
+
 fn load(m: &ModelArg) -> Result<Engine<CpuBackend>> {
     load_on(CpuBackend, m)
 }
 
-fn load_on<B: Backend>(backend: B, m: &ModelArg) -> Result<Engine<B>> {
-    let bytes = read(&m.model)?;
-    if bytes.starts_with(&arbitre_gguf::MAGIC) {
-        return Engine::from_gguf_bytes(backend, bytes).with_context(|| format!("loading {}", m.model.display()));
+fn load_on<B: Backend + 'static>(backend: B, m: &ModelArg) -> Result<Engine<B>> {
+    if is_gguf(&m.model)? {
+        // Streamed from disk: the file is never whole in memory beside the weights.
+        return Engine::from_path(backend, &m.model).with_context(|| format!("loading {}", m.model.display()));
     }
+    let bytes = read(&m.model)?;
     let Some(tok) = &m.tokenizer else {
         bail!("{} is not a GGUF file; for a llama2.c checkpoint pass --tokenizer tokN.bin", m.model.display());
     };

@@ -78,6 +78,31 @@ impl<B: Backend> Engine<B> {
         Self::assemble(model, tokenizer, chat_template)
     }
 
+    /// Loads a GGUF file from disk as [`StreamingLoader`] does a download: 1 MiB at a time,
+    /// each tensor handed to the backend as it goes by, so the file is never whole in memory
+    /// beside the weights the backend keeps (natively only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_path(backend: B, path: &std::path::Path) -> Result<Self>
+    where
+        B: 'static,
+    {
+        use std::io::Read;
+        let io = |e: std::io::Error| {
+            EngineError::Gguf(arbitre_gguf::GgufError::Io(format!("cannot read {}: {e}", path.display())))
+        };
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let mut loader = StreamingLoader::new(backend);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            loader.push(&buf[..n])?;
+        }
+        loader.finish()
+    }
+
     /// Loads a llama2.c checkpoint and its tokenizer file (`tokN.bin`).
     pub fn from_llama2c(backend: B, checkpoint: &[u8], tokenizer: &[u8]) -> Result<Self> {
         let (config, weights) = llama2c::read_checkpoint(checkpoint)?;

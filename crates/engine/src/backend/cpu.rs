@@ -75,8 +75,10 @@ fn own_type(t: GgmlType) -> Option<QType> {
     })
 }
 
-/// Per-layer key and value rows, `[n_ctx, kv_dim]` each, rounded to f16 as llama.cpp's default
-/// cache does (the same numbers as the reference) and held as f32, so reads need no conversion.
+/// Per-layer key and value rows, up to `[n_ctx, kv_dim]` each, rounded to f16 as llama.cpp's
+/// default cache does (the same numbers as the reference) and held as f32, so reads need no
+/// conversion. Rows are allocated as positions are written (doubling), not for the whole context
+/// up front: a short chat holds a short cache.
 pub struct CpuKvCache {
     keys: Vec<Vec<f32>>,
     values: Vec<Vec<f32>>,
@@ -165,8 +167,8 @@ impl Backend for CpuBackend {
 
     fn kv_cache(&self, n_layer: usize, n_ctx: usize, kv_dim: usize) -> Result<CpuKvCache> {
         Ok(CpuKvCache {
-            keys: vec![vec![0.0; n_ctx * kv_dim]; n_layer],
-            values: vec![vec![0.0; n_ctx * kv_dim]; n_layer],
+            keys: (0..n_layer).map(|_| Vec::new()).collect(),
+            values: (0..n_layer).map(|_| Vec::new()).collect(),
             kv_dim,
             n_ctx,
         })
@@ -277,6 +279,17 @@ impl Backend for CpuBackend {
             return Err(err(format!("position {} is past the context of {}", pos + n_tok, cache.n_ctx)));
         }
         let (keys, values) = (&mut cache.keys[layer], &mut cache.values[layer]);
+        let need = (pos + n_tok) * kv_dim;
+        if keys.len() < need {
+            // Room for twice the positions written so far, at most the context.
+            let room = (2 * need).min(cache.n_ctx * kv_dim).max(need);
+            for rows in [&mut *keys, &mut *values] {
+                if rows.capacity() < need {
+                    rows.try_reserve_exact(room - rows.len()).map_err(|_| err("not enough memory for the KV cache"))?;
+                }
+                rows.resize(need, 0.0);
+            }
+        }
         // Rounded to f16 on the way in, kept as f32: the same numbers as an f16 cache without
         // converting every element again on every read.
         let to_f16 = |dst: &mut [f32], src: &[f32]| dst.iter_mut().zip(src).for_each(|(d, s)| *d = round_f16(*s));
