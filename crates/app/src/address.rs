@@ -5,7 +5,7 @@ use js_sys::Array;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::costs::{self, ApiChoice};
+use crate::compare::panes::{self, ApiChoice};
 use crate::settings::RunSettings;
 
 /// The page's query string as decoded pairs.
@@ -37,7 +37,7 @@ impl PageQuery {
     pub fn from_pairs(pairs: &[(String, String)]) -> Self {
         let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
         Self {
-            apis: costs::api_choices_from_pairs(pairs),
+            apis: panes::api_choices_from_pairs(pairs),
             volume: get("volume").and_then(|v| v.parse().ok()),
             horizon: get("horizon").and_then(|v| v.parse().ok()),
         }
@@ -45,7 +45,7 @@ impl PageQuery {
 
     /// The parameters that reproduce it.
     pub fn to_pairs(&self) -> Vec<(String, String)> {
-        let mut out = costs::api_choices_to_pairs(&self.apis);
+        let mut out = panes::api_choices_to_pairs(&self.apis);
         if let Some(v) = self.volume {
             out.push(("volume".into(), v.to_string()));
         }

@@ -16,13 +16,16 @@ use web_sys::{File, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, Me
 use yew::prelude::*;
 
 use crate::address::{PageQuery, query_pairs, write_query};
-use crate::compare::{ComparePanel, CostPanel, PrivacyLog, WorkbenchProvider};
-use crate::costs::{ApiChoice, LocalResult};
+use crate::compare::panel::ComparePanel;
+use crate::compare::panes::{ApiChoice, LocalResult};
+use crate::compare::workbench::WorkbenchProvider;
+use crate::costs::panel::CostPanel;
 use crate::field::{DraftField, commit_to, parse_into};
 use crate::format;
 use crate::latest::Latest;
-use crate::models::{apply_default, default_model, source_for};
-use crate::pane::{LocalPane, PaneStatus};
+use crate::model::pane::{LocalPane, PaneStatus};
+use crate::model::{apply_default, default_model, source_for};
+use crate::netlog::panel::PrivacyLog;
 use crate::settings::RunSettings;
 
 /// Mounts the app on the page's body.
@@ -352,7 +355,7 @@ fn App() -> Html {
             }
             rt.borrow_mut().probing = true;
             wasm_bindgen_futures::spawn_local(async move {
-                let (pick, missing) = crate::probe::choose_default(&cat, |e| net.dispatch(e)).await;
+                let (pick, missing) = crate::model::probe::choose_default(&cat, |e| net.dispatch(e)).await;
                 let mut s = settings.current();
                 // Unless the person picked a model meanwhile.
                 if s.model == default_model(&cat) && s.model != pick {
