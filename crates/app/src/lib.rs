@@ -6,6 +6,7 @@
 //! model, and the worker never touches the DOM.
 //!
 //! One module folder per panel:
+//! - [`chat`]: the conversations side by side, answers as safe Markdown;
 //! - [`model`]: which model and from where, the local pane's state, the default-model probe;
 //! - [`compare`]: the API panes, the comparison table and the quick diff;
 //! - [`costs`]: projections, the price table and the decision grid;
@@ -14,6 +15,7 @@
 //! Shared: [`format`], [`settings`]; in the browser `address` (URL state), `field`, `latest`,
 //! `dom` (small browser helpers), `ui` (the page) and `worker`.
 
+pub mod chat;
 pub mod compare;
 pub mod costs;
 pub mod format;
