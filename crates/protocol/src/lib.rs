@@ -113,11 +113,39 @@ pub enum Prompt {
         /// The user's message.
         user: String,
     },
+    /// A whole conversation in the model's chat template, ending with the user's new message.
+    /// The worker keeps the KV cache of the last conversation it ran and prefills only the
+    /// tokens after the common prefix (a follow-up prefills just the new turn).
+    Conversation {
+        /// Optional system message.
+        system: Option<String>,
+        /// The turns so far, oldest first; the last one is the user's.
+        turns: Vec<ChatTurn>,
+    },
     /// A synthetic prompt of exactly `tokens` tokens, for benchmarks.
     Synthetic {
         /// Number of prompt tokens.
         tokens: usize,
     },
+}
+
+/// Who wrote a turn of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatRole {
+    /// The person.
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One turn of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatTurn {
+    /// Who wrote it.
+    pub role: ChatRole,
+    /// What was written.
+    pub text: String,
 }
 
 /// A message from the page to the worker.
@@ -223,8 +251,12 @@ pub struct BackendInfo {
 pub struct RunStats {
     /// Backend that ran (`cpu`/`webgpu`).
     pub backend: String,
-    /// Tokens in the prompt.
+    /// Tokens in the prompt (for a conversation, the whole conversation so far).
     pub prompt_tokens: usize,
+    /// Prompt tokens processed this run: all of them, or only those after the cached prefix
+    /// of a conversation. Absent (0) from senders that do not say.
+    #[serde(default)]
+    pub prefill_tokens: usize,
     /// Tokens generated.
     pub generated_tokens: usize,
     /// Time to first token, ms.

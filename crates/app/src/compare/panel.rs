@@ -9,15 +9,18 @@ use arbitre_hosted::{ProviderId, RequestSpec, RunSummary, StreamEvent, build_req
 use arbitre_protocol::NetEntry;
 use yew::prelude::*;
 
+use crate::chat::state::PaneId;
+use crate::chat::view::ChatAction;
 use crate::compare::diff::{DiffKind, quick_diff};
 use crate::compare::panes::{
-    self, ApiChoice, COMPARE_COLUMNS, LocalResult, MAX_API_PANES, Metrics, api_metrics, billed_usage, hosted_prompt,
-    hosted_sampling, local_metrics, price_for,
+    self, ApiChoice, COMPARE_COLUMNS, LocalResult, MAX_API_PANES, Metrics, api_metrics, api_turn_stats, billed_usage,
+    conversation_prompt, hosted_prompt, hosted_sampling, local_metrics, price_for,
 };
 use crate::compare::workbench::{ApiRun, Workbench, WorkbenchAction, use_workbench};
 use crate::dom::{checked, forget_key, input_value, on_each_input, select_value, status_of, store_key, stored_key};
 use crate::format;
 use crate::netlog::url_host;
+use arbitre_protocol::ChatTurn;
 
 /// Props of [`ComparePanel`].
 #[derive(Properties, PartialEq)]
@@ -41,6 +44,13 @@ pub struct CompareProps {
     /// The last local run, for the comparison table and diff.
     #[prop_or_default]
     pub local: Option<LocalResult>,
+    /// Each pane's conversation when a chat message was sent (a new value, from the chat view,
+    /// starts every pane on its own thread); `sent` counts the messages.
+    #[prop_or_default]
+    pub conversation: ChatSend,
+    /// Told what each pane's chat answer does (streamed text, end, failure).
+    #[prop_or_default]
+    pub on_conversation: Callback<ChatAction>,
     /// Receives one entry per API request, for the privacy log.
     #[prop_or_default]
     pub on_net: Callback<NetEntry>,
@@ -51,6 +61,15 @@ pub struct CompareProps {
     /// carries keys).
     #[prop_or_default]
     pub on_apis: Callback<Vec<ApiChoice>>,
+}
+
+/// A chat message to send to the API panes: each pane's conversation, by pane index.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChatSend {
+    /// How many messages were sent so far (0: none yet).
+    pub sent: u64,
+    /// Each pane's turns, its own answers and the new message last.
+    pub threads: Vec<Vec<ChatTurn>>,
 }
 
 #[derive(Clone, PartialEq)]
@@ -189,7 +208,10 @@ impl Reducible for Runs {
 
 struct StartContext {
     configs: Vec<PaneConfig>,
-    prompt: arbitre_hosted::Prompt,
+    /// The prompt of each pane (the same for all outside a chat).
+    prompts: Vec<arbitre_hosted::Prompt>,
+    /// Where chat answers are reported, for a chat message.
+    chat: Option<Callback<ChatAction>>,
     sampling: arbitre_hosted::Sampling,
     runs: UseReducerDispatcher<Runs>,
     workbench: UseReducerDispatcher<Workbench>,
@@ -203,10 +225,18 @@ fn start_all(cx: StartContext) {
         abort.abort();
     }
     for (pane, cfg) in cx.configs.iter().enumerate() {
+        let chat = cx.chat.clone();
+        let report = move |a: ChatAction| {
+            if let Some(c) = &chat {
+                c.emit(a);
+            }
+        };
         if let Some(reason) = cfg.not_ready() {
             cx.runs.dispatch(RunAction::Skip { pane, note: reason.to_string() });
+            report(ChatAction::Fail(PaneId::Api(pane), reason.to_string()));
             continue;
         }
+        let Some(prompt) = cx.prompts.get(pane).cloned() else { continue };
         let generation = {
             let mut g = cx.generation.borrow_mut();
             *g += 1;
@@ -222,12 +252,13 @@ fn start_all(cx: StartContext) {
             base_url: (preset.base_url_editable && !typed_base.is_empty()).then(|| typed_base.to_string()),
             model: model.clone(),
             api_key: Some(cfg.key.trim().to_string()).filter(|k| !k.is_empty()),
-            prompt: cx.prompt.clone(),
+            prompt,
             sampling: cx.sampling.clone(),
         };
         let prepared = match build_request(&spec) {
             Ok(p) => p,
             Err(e) => {
+                report(ChatAction::Fail(PaneId::Api(pane), e.to_string()));
                 cx.runs.dispatch(RunAction::Fail { pane, generation, error: e.to_string(), partial: None });
                 continue;
             }
@@ -235,6 +266,7 @@ fn start_all(cx: StartContext) {
         let abort = match Abort::new() {
             Ok(a) => a,
             Err(e) => {
+                report(ChatAction::Fail(PaneId::Api(pane), e.to_string()));
                 cx.runs.dispatch(RunAction::Fail { pane, generation, error: e.to_string(), partial: None });
                 continue;
             }
@@ -244,8 +276,10 @@ fn start_all(cx: StartContext) {
         wasm_bindgen_futures::spawn_local(async move {
             let started = transport::now_ms();
             let runs2 = runs.clone();
+            let report2 = report.clone();
             let result = transport::stream(&prepared, &abort, move |event, so_far| {
                 if let StreamEvent::TextDelta { text } = event {
+                    report2(ChatAction::Delta(PaneId::Api(pane), text.clone()));
                     runs2.dispatch(RunAction::Delta {
                         pane,
                         generation,
@@ -268,6 +302,7 @@ fn start_all(cx: StartContext) {
             match result {
                 Ok(summary) => {
                     on_net.emit(net(200, &summary));
+                    report(ChatAction::Done(PaneId::Api(pane), api_turn_stats(&summary), Some(summary.text.clone())));
                     let (usage, estimated) = billed_usage(&summary);
                     workbench.dispatch(WorkbenchAction::ApiRun(ApiRun {
                         pane,
@@ -280,6 +315,8 @@ fn start_all(cx: StartContext) {
                 }
                 Err(failed) if failed.error.is_abort() => {
                     on_net.emit(net(0, &failed.partial));
+                    let stats = api_turn_stats(&failed.partial);
+                    report(ChatAction::Done(PaneId::Api(pane), stats, Some(failed.partial.text.clone())));
                     runs.dispatch(RunAction::Finish {
                         pane,
                         generation,
@@ -289,6 +326,7 @@ fn start_all(cx: StartContext) {
                 }
                 Err(failed) => {
                     on_net.emit(net(status_of(&failed.error), &failed.partial));
+                    report(ChatAction::Fail(PaneId::Api(pane), failed.error.to_string()));
                     runs.dispatch(RunAction::Fail {
                         pane,
                         generation,
@@ -332,8 +370,9 @@ pub fn ComparePanel(props: &CompareProps) -> Html {
         let sampling = hosted_sampling(&props.sampling, props.max_tokens, &props.stop);
         let on_net = props.on_net.clone();
         move || StartContext {
+            prompts: vec![prompt.clone(); configs.len()],
+            chat: None,
             configs: (*configs).clone(),
-            prompt: prompt.clone(),
             sampling: sampling.clone(),
             runs: runs.clone(),
             workbench: wb.clone(),
@@ -354,6 +393,28 @@ pub fn ComparePanel(props: &CompareProps) -> Html {
                 start_all(cx);
             }
         });
+    }
+    {
+        // A chat message: each pane on its own conversation (the chat's own system message).
+        let mut cx = make_start();
+        let system = props.system.clone();
+        cx.prompts = props.conversation.threads.iter().map(|t| conversation_prompt(t, system.as_deref())).collect();
+        cx.chat = Some(props.on_conversation.clone());
+        let last_sent = use_mut_ref(|| 0u64);
+        use_effect_with(props.conversation.sent, move |sent| {
+            let mut last = last_sent.borrow_mut();
+            if *sent != 0 && *sent != *last {
+                *last = *sent;
+                drop(last);
+                start_all(cx);
+            }
+        });
+    }
+    {
+        let names: Vec<String> =
+            configs.iter().map(|c| format!("{} {}", c.choice.provider.preset().name, c.choice.model.trim())).collect();
+        let on_chat = props.on_conversation.clone();
+        use_effect_with(names, move |names| on_chat.emit(ChatAction::SetApis(names.clone())));
     }
     {
         let choices: Vec<ApiChoice> = configs.iter().map(|c| c.choice.clone()).collect();

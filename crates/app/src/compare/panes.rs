@@ -152,6 +152,36 @@ pub fn hosted_prompt(prompt: &str, system: Option<&str>, chat: bool) -> HostedPr
     }
 }
 
+/// The hosted prompt of one pane's conversation: the optional system message, then the turns
+/// (the last is the user's new message).
+pub fn conversation_prompt(turns: &[arbitre_protocol::ChatTurn], system: Option<&str>) -> HostedPrompt {
+    let mut messages = Vec::new();
+    if let Some(sys) = system.map(str::trim).filter(|s| !s.is_empty()) {
+        messages.push(ChatMessage::new(Role::System, sys));
+    }
+    messages.extend(turns.iter().map(|t| {
+        let role = match t.role {
+            arbitre_protocol::ChatRole::User => Role::User,
+            arbitre_protocol::ChatRole::Assistant => Role::Assistant,
+        };
+        ChatMessage::new(role, t.text.as_str())
+    }));
+    HostedPrompt::Chat { messages }
+}
+
+/// The statistics of an API answer as the chat view keeps them (`data-json` of the turn).
+pub fn api_turn_stats(summary: &RunSummary) -> String {
+    let (usage, estimated) = billed_usage(summary);
+    serde_json::json!({
+        "ttft_ms": summary.first_token_ms,
+        "total_ms": summary.total_ms,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "estimated": estimated,
+    })
+    .to_string()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Price lookup
 
@@ -452,6 +482,26 @@ mod tests {
     }
 
     #[test]
+    fn conversation_prompts_carry_every_turn_in_order() {
+        use arbitre_protocol::{ChatRole, ChatTurn};
+        let turns = [
+            ChatTurn { role: ChatRole::User, text: "Hi".into() },
+            ChatTurn { role: ChatRole::Assistant, text: "Hello".into() },
+            ChatTurn { role: ChatRole::User, text: "More?".into() },
+        ];
+        let HostedPrompt::Chat { messages } = conversation_prompt(&turns, Some(" Be brief. ")) else {
+            panic!("a conversation is a chat prompt")
+        };
+        let got: Vec<_> = messages.iter().map(|m| (m.role, m.content.as_str())).collect();
+        assert_eq!(
+            got,
+            [(Role::System, "Be brief."), (Role::User, "Hi"), (Role::Assistant, "Hello"), (Role::User, "More?")]
+        );
+        let HostedPrompt::Chat { messages } = conversation_prompt(&turns[2..], Some("")) else { panic!() };
+        assert_eq!(messages.len(), 1);
+    }
+
+    #[test]
     fn price_lookup_by_provider_and_model() {
         let table = PriceTable::new(vec![
             entry("openai", "gpt-4o-mini", "0.15", "0.6"),
@@ -559,6 +609,7 @@ mod tests {
             stats: RunStats {
                 backend: "cpu".into(),
                 prompt_tokens: 5,
+                prefill_tokens: 5,
                 generated_tokens: 30,
                 ttft_ms: 40.0,
                 prefill_tps: 100.0,

@@ -111,7 +111,7 @@ pub(super) async fn load(
     };
     info.streamed = streamed;
     info.wasm_memory_bytes = wasm_memory_bytes();
-    Ok((Loaded { engine, backend: backend_info }, info))
+    Ok((Loaded { engine, backend: backend_info, chat: RefCell::default() }, info))
 }
 
 /// Bytes of the worker's wasm memory now. Wasm memory only grows, so this is also the most

@@ -18,11 +18,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use arbitre_engine::{
-    Backend, CpuBackend, Engine, GenerateOptions, Generator, Message, SamplingParams, Step, StopReason, WebGpuBackend,
+    Backend, ChatCache, CpuBackend, Engine, GenerateOptions, Generator, Message, SamplingParams, Step, StopReason,
+    WebGpuBackend,
 };
 use arbitre_hosted::transport::now_ms;
 use arbitre_protocol::{
-    BackendChoice, BackendInfo, ErrorKind, Event, Prompt, Request, RequestId, RunStats, Sampling, WireError,
+    BackendChoice, BackendInfo, ChatRole, ErrorKind, Event, Prompt, Request, RequestId, RunStats, Sampling, WireError,
     decode_request, encode_event,
 };
 use js_sys::{Array, Promise, Reflect};
@@ -54,6 +55,17 @@ enum AnyEngine {
 struct Loaded {
     engine: AnyEngine,
     backend: BackendInfo,
+    /// The KV cache of the last conversation run on this model, reused by the next one.
+    chat: RefCell<AnyCache>,
+}
+
+/// A conversation's cache on whichever backend holds it.
+#[derive(Default)]
+enum AnyCache {
+    #[default]
+    None,
+    Cpu(ChatCache<CpuBackend>),
+    Gpu(ChatCache<WebGpuBackend>),
 }
 
 #[derive(Default)]
@@ -289,17 +301,34 @@ async fn generate(
     lose_device_after: Option<usize>,
     stop: &Rc<RefCell<bool>>,
 ) -> Result<(), WireError> {
+    let conversation = matches!(prompt, Prompt::Conversation { .. });
+    // A run takes the conversation's cache, and gives it back when it ends well.
+    let cache = std::mem::take(&mut *model.chat.borrow_mut());
     match &model.engine {
-        AnyEngine::Cpu(e) => run(id, start_generator(e, prompt, opts)?, &model.backend, |_| {}, stop).await,
+        AnyEngine::Cpu(e) => {
+            let cache = if let AnyCache::Cpu(c) = cache { Some(c) } else { None };
+            let g = run(id, start_generator(e, prompt, cache, opts)?, &model.backend, |_| {}, stop).await?;
+            if conversation {
+                *model.chat.borrow_mut() = AnyCache::Cpu(g.into_cache());
+            }
+            Ok(())
+        }
         AnyEngine::Gpu(e) => {
+            let cache = if let AnyCache::Gpu(c) = cache { Some(c) } else { None };
             let device = e.model.backend().context().device.clone();
             let after_token = move |n: usize| {
                 if lose_device_after == Some(n) {
                     device.destroy();
                 }
             };
-            let result = run(id, start_generator(e, prompt, opts)?, &model.backend, after_token, stop).await;
+            let result = run(id, start_generator(e, prompt, cache, opts)?, &model.backend, after_token, stop).await;
             match result {
+                Ok(g) => {
+                    if conversation {
+                        *model.chat.borrow_mut() = AnyCache::Gpu(g.into_cache());
+                    }
+                    Ok(())
+                }
                 Err(err) if err.kind != ErrorKind::DeviceLost => {
                     // A read that failed because the device went away may be reported before
                     // the browser's device-lost notice: give it a moment to arrive.
@@ -311,7 +340,7 @@ async fn generate(
                         None => Err(err),
                     }
                 }
-                other => other,
+                Err(err) => Err(err),
             }
         }
     }
@@ -328,6 +357,7 @@ fn gen_err(e: arbitre_engine::EngineError) -> WireError {
 fn start_generator<B: Backend>(
     engine: &Engine<B>,
     prompt: Prompt,
+    cache: Option<ChatCache<B>>,
     opts: GenerateOptions,
 ) -> Result<Generator<B>, WireError> {
     Ok(match prompt {
@@ -339,6 +369,17 @@ fn start_generator<B: Backend>(
             }
             messages.push(Message::user(user));
             engine.generate_chat(&messages, opts).map_err(gen_err)?
+        }
+        Prompt::Conversation { system, turns } => {
+            let mut messages = Vec::new();
+            if let Some(s) = system.filter(|s| !s.trim().is_empty()) {
+                messages.push(Message::system(s));
+            }
+            messages.extend(turns.into_iter().map(|t| match t.role {
+                ChatRole::User => Message::user(t.text),
+                ChatRole::Assistant => Message::assistant(t.text),
+            }));
+            engine.resume_chat(&messages, cache, opts).map_err(gen_err)?
         }
         Prompt::Synthetic { tokens } => {
             let ids = engine.synthetic_prompt(tokens).map_err(gen_err)?;
@@ -355,7 +396,7 @@ async fn run<B: Backend>(
     backend: &BackendInfo,
     after_token: impl Fn(usize),
     stop: &Rc<RefCell<bool>>,
-) -> Result<(), WireError> {
+) -> Result<Generator<B>, WireError> {
     post(&Event::Started { id, prompt_tokens: generator.stats().prompt_tokens });
     let cancel = generator.cancel_handle();
     let mut last_yield = now_ms();
@@ -395,6 +436,7 @@ async fn run<B: Backend>(
     let stats = RunStats {
         backend: backend.kind.clone(),
         prompt_tokens: s.prompt_tokens,
+        prefill_tokens: s.prefill_tokens,
         generated_tokens: s.generated_tokens,
         ttft_ms: s.ttft_ms,
         prefill_tps: s.prefill_tps,
@@ -402,7 +444,7 @@ async fn run<B: Backend>(
         total_ms: s.total_ms,
     };
     post(&Event::Done { id, stats, reason: reason_str(reason).into() });
-    Ok(())
+    Ok(generator)
 }
 
 const CPU_NAME: &str = "CPU SIMD (wasm simd128, 1 thread)";
