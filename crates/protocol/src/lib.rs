@@ -121,6 +121,10 @@ pub enum Prompt {
         system: Option<String>,
         /// The turns so far, oldest first; the last one is the user's.
         turns: Vec<ChatTurn>,
+        /// Reuse the last conversation's KV cache (the default); `false` prefills everything
+        /// (tests compare both; the page's `chat_cache=0`).
+        #[serde(default = "yes")]
+        reuse_cache: bool,
     },
     /// A synthetic prompt of exactly `tokens` tokens, for benchmarks.
     Synthetic {
@@ -330,6 +334,11 @@ pub struct NetEntry {
     pub purpose: String,
 }
 
+/// `true`, for fields that default to on.
+fn yes() -> bool {
+    true
+}
+
 /// The token count of a [`Event::Token`] from a sender that does not say.
 fn one() -> usize {
     1
@@ -480,6 +489,24 @@ mod tests {
         assert!(s.starts_with("{\"type\":\"done\""), "{s}");
         assert_eq!(decode_event(&s), Ok(e));
         assert!(decode_event("{\"type\":\"nonsense\"}").is_err());
+    }
+
+    #[test]
+    fn conversations_round_trip_and_reuse_the_cache_unless_told() {
+        let turns = vec![
+            ChatTurn { role: ChatRole::User, text: "Hi".into() },
+            ChatTurn { role: ChatRole::Assistant, text: "Hello".into() },
+            ChatTurn { role: ChatRole::User, text: "More".into() },
+        ];
+        let p = Prompt::Conversation { system: Some("Be brief.".into()), turns, reuse_cache: false };
+        let json = serde_json::to_string(&p).expect("json");
+        assert!(json.contains(r#""kind":"conversation""#) && json.contains(r#""role":"assistant""#), "{json}");
+        assert_eq!(serde_json::from_str::<Prompt>(&json).expect("back"), p);
+        let old = r#"{"kind":"conversation","system":null,"turns":[{"role":"user","text":"Hi"}]}"#;
+        let Prompt::Conversation { reuse_cache, .. } = serde_json::from_str(old).expect("no flag") else { panic!() };
+        assert!(reuse_cache);
+        let stats: RunStats = serde_json::from_str(r#"{"backend":"cpu","prompt_tokens":3,"generated_tokens":1,"ttft_ms":1,"prefill_tps":1,"decode_tps":1,"total_ms":1}"#).expect("stats");
+        assert_eq!(stats.prefill_tokens, 0, "absent from old senders");
     }
 
     #[test]

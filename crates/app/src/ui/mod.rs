@@ -421,6 +421,8 @@ fn App() -> Html {
         .rev()
         .find_map(|t| serde_json::from_str::<arbitre_protocol::RunStats>(&t.stats_json).ok())
         .map_or(0, |s| s.prompt_tokens + s.generated_tokens);
+    // Test hook: `chat_cache=0` in the page's first URL prefills every turn from scratch.
+    let reuse_cache = !pairs.iter().any(|(k, v)| k == "chat_cache" && v == "0");
     let on_send = {
         let (chat, rt, settings, pane, warning) =
             (chat.clone(), rt.clone(), settings.clone(), pane.dispatcher(), chat_warning.clone());
@@ -436,7 +438,8 @@ fn App() -> Html {
             let turns = next.local.request();
             chat.dispatch(ChatAction::Send(text));
             let system = Some(s.system.clone()).filter(|x| !x.trim().is_empty());
-            let id = start_generation(&rt, &s, &pane, Some(Prompt::Conversation { system, turns }));
+            let prompt = Prompt::Conversation { system, turns, reuse_cache };
+            let id = start_generation(&rt, &s, &pane, Some(prompt));
             let mut r = rt.borrow_mut();
             r.chat_run = Some(id);
         })

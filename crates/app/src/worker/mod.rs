@@ -370,7 +370,8 @@ fn start_generator<B: Backend>(
             messages.push(Message::user(user));
             engine.generate_chat(&messages, opts).map_err(gen_err)?
         }
-        Prompt::Conversation { system, turns } => {
+        Prompt::Conversation { system, turns, reuse_cache } => {
+            let cache = cache.filter(|_| reuse_cache);
             let mut messages = Vec::new();
             if let Some(s) = system.filter(|s| !s.trim().is_empty()) {
                 messages.push(Message::system(s));
