@@ -1,19 +1,21 @@
 //! The chat view: one conversation per pane (the local model and each API pane), side by
 //! side, and answers rendered as Markdown safely.
 //!
+//! - [`export`]: the conversation as Markdown or JSON with its statistics (pure);
 //! - [`markdown`]: pulldown-cmark into a tree of allowed elements (pure, tested natively);
 //! - [`state`]: the threads, what each pane sends, the context-size check (pure);
 //! - `view` (wasm32): the tree as Yew nodes, the answer with its raw toggle and copy buttons,
 //!   the message box and the columns.
 //!
 //! Test hooks (`data-testid`): `chat-panel`, `chat-input`, `chat-send`, `chat-new`,
-//! `chat-warning` (with `chat-drop-oldest`); `thread-local`, `thread-api-N` (N from 0), each
+//! `chat-warning` (with `chat-drop-oldest`), `chat-export-md`, `chat-export-json`; `thread-local`, `thread-api-N` (N from 0), each
 //! holding one `turn` element per message with `data-role` (`user`|`assistant`) and, on
 //! answers, `data-state` (running/done/error) and `data-json` (the turn's statistics; for the
 //! local model including `prompt_tokens` and `prefill_tokens`); in each answer `answer-md`
 //! (the rendered Markdown), `answer-raw` (the text as generated), `answer-raw-toggle`,
 //! `code-copy`.
 
+pub mod export;
 pub mod markdown;
 pub mod state;
 #[cfg(target_arch = "wasm32")]

@@ -12,6 +12,7 @@ use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 use yew::virtual_dom::VTag;
 
+use super::export;
 use super::markdown::{self, MdNode};
 use super::state::{Chat, PaneId, Thread, TurnState};
 
@@ -78,6 +79,16 @@ fn copy_to_clipboard(text: &str) {
     if let Ok(f) = Reflect::get(&clipboard, &"writeText".into()).and_then(|f| f.dyn_into::<Function>()) {
         let _ = f.call1(&clipboard, &JsValue::from_str(text));
     }
+}
+
+/// Offers `text` as a file to save (a `data:` link clicked at once: nothing leaves the page).
+fn download(name: &str, mime: &str, text: &str) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Ok(a) = doc.create_element("a") else { return };
+    let a: web_sys::HtmlAnchorElement = a.unchecked_into();
+    a.set_href(&format!("data:{mime};charset=utf-8,{}", String::from(js_sys::encode_uri_component(text))));
+    a.set_download(name);
+    a.click();
 }
 
 /// One node as Yew: text as a text node, elements by name from the module's fixed list with
@@ -200,6 +211,9 @@ pub struct ChatColumnsProps {
     pub api_names: Vec<String>,
     /// The local model's name.
     pub local_name: String,
+    /// The system message of the conversation (for the export).
+    #[prop_or_default]
+    pub system: String,
     /// Why sending is not possible now (no model loaded, a run going on…).
     #[prop_or_default]
     pub blocked: Option<String>,
@@ -255,13 +269,29 @@ pub fn ChatColumns(props: &ChatColumnsProps) -> Html {
         let (draft, sent) = (draft.clone(), props.chat.sent);
         use_effect_with(sent, move |_| draft.set(String::new()));
     }
+    let export = |json: bool| {
+        let (chat, names, local, system) =
+            (props.chat.clone(), props.api_names.clone(), props.local_name.clone(), props.system.clone());
+        Callback::from(move |_: MouseEvent| {
+            if json {
+                download("conversation.json", "application/json", &export::to_json(&chat, &names, &local, &system));
+            } else {
+                download("conversation.md", "text/markdown", &export::to_markdown(&chat, &names, &local, &system));
+            }
+        })
+    };
     let busy = props.chat.busy();
+    let empty = props.chat.local.turns.is_empty();
     let n_cols = 1 + props.chat.apis.len();
     html! {
         <section class="card chat-panel" data-testid="chat-panel">
             <div class="pane-head">
                 <h2>{"Conversation"}</h2>
-                <button class="ghost" data-testid="chat-new" onclick={on_new} disabled={busy}>{"New conversation"}</button>
+                <div class="row">
+                    <button class="ghost" data-testid="chat-export-md" onclick={export(false)} disabled={busy || empty}>{"Export Markdown"}</button>
+                    <button class="ghost" data-testid="chat-export-json" onclick={export(true)} disabled={busy || empty}>{"Export JSON"}</button>
+                    <button class="ghost" data-testid="chat-new" onclick={on_new} disabled={busy}>{"New conversation"}</button>
+                </div>
             </div>
             <div class="chat-columns" style={format!("--cols:{n_cols}")}>
                 { thread(&props.chat.local, "thread-local".into(), format!("In this browser · {}", props.local_name)) }

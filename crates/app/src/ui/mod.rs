@@ -480,7 +480,7 @@ fn App() -> Html {
             <main class="grid">
                 <section class="wide">
                     <ChatColumns chat={chat.chat.clone()} api_names={chat.api_names.clone()} local_name={p.model.as_ref().map(|m| m.label.clone()).unwrap_or_else(|| s.model.clone())}
-                        blocked={chat_blocked} warning={(*chat_warning).clone()} on_send={on_send} on_new={on_chat_new} on_drop_oldest={on_drop_oldest} />
+                        system={s.system.clone()} blocked={chat_blocked} warning={(*chat_warning).clone()} on_send={on_send} on_new={on_chat_new} on_drop_oldest={on_drop_oldest} />
                 </section>
                 <section class="card model-card" ondrop={on_drop} ondragover={on_dragover}>
                     <h2>{"Model"}</h2>
