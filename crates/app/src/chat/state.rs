@@ -8,6 +8,8 @@
 
 use arbitre_protocol::{ChatRole, ChatTurn};
 
+use super::votes::Vote;
+
 /// Where an assistant turn stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TurnState {
@@ -129,6 +131,8 @@ pub struct Chat {
     pub apis: Vec<Thread>,
     /// How many messages were sent in this conversation (API panes start on a change).
     pub sent: u64,
+    /// The vote on each question's answers, by question (0 the first).
+    pub votes: Vec<Option<Vote>>,
 }
 
 impl Chat {
@@ -186,9 +190,18 @@ impl Chat {
         }
     }
 
+    /// Records the vote on question `q` (0 the first); the same vote again takes it back.
+    pub fn vote(&mut self, q: usize, vote: Vote) {
+        if self.votes.len() <= q {
+            self.votes.resize(q + 1, None);
+        }
+        self.votes[q] = if self.votes[q] == Some(vote) { None } else { Some(vote) };
+    }
+
     /// Forgets every thread (a new conversation); the API panes stay.
     pub fn clear(&mut self) {
         self.local = Thread::default();
+        self.votes.clear();
         let n = self.apis.len();
         self.apis = vec![Thread::default(); n];
     }
@@ -206,6 +219,9 @@ impl Chat {
                     dropped = true;
                 }
             }
+        }
+        if dropped && !self.votes.is_empty() {
+            self.votes.remove(0);
         }
         dropped
     }
@@ -288,11 +304,18 @@ mod tests {
             c.done(PaneId::Local, String::new(), Some(a.into()));
             c.done(PaneId::Api(0), String::new(), Some(a.into()));
         }
+        c.vote(0, Vote::Tie);
+        c.vote(1, Vote::Local);
+        c.vote(1, Vote::Local);
+        assert_eq!(c.votes, [Some(Vote::Tie), None], "voting twice takes the vote back");
+        c.vote(1, Vote::Api(0));
         assert!(c.drop_oldest());
+        assert_eq!(c.votes, [Some(Vote::Api(0))], "the votes follow their questions");
         assert_eq!(c.local.turns.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(), ["two", "2"]);
         assert_eq!(c.apis[0].turns.len(), 2);
         c.clear();
         assert!(c.local.turns.is_empty() && c.apis.len() == 1 && c.apis[0].turns.is_empty());
+        assert!(c.votes.is_empty());
         assert!(!c.drop_oldest());
         assert!(c.local.request().is_empty());
     }

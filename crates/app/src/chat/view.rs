@@ -15,6 +15,7 @@ use yew::virtual_dom::VTag;
 use super::export;
 use super::markdown::{self, MdNode};
 use super::state::{Chat, PaneId, Thread, TurnState};
+use super::votes::{self, Vote};
 
 /// The conversations as a Yew reducer, with the API panes' names.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -42,6 +43,8 @@ pub enum ChatAction {
     New,
     /// Drop the oldest question and its answers.
     DropOldest,
+    /// A vote on question `.0`'s answers.
+    Vote(usize, Vote),
 }
 
 impl Reducible for ChatState {
@@ -63,6 +66,7 @@ impl Reducible for ChatState {
             ChatAction::DropOldest => {
                 c.drop_oldest();
             }
+            ChatAction::Vote(q, v) => c.vote(q, v),
         }
         Rc::new(next)
     }
@@ -155,13 +159,40 @@ pub fn Answer(props: &AnswerProps) -> Html {
     }
 }
 
-/// One pane's thread.
-fn thread(t: &Thread, testid: String, title: String) -> Html {
+/// The vote buttons under question `q`'s local answer.
+fn vote_row(q: usize, current: Option<Vote>, n_apis: usize, on_vote: &Callback<(usize, Vote)>) -> Html {
+    html! {
+        <div class="votes row wrap" data-testid={format!("vote-{q}")}>
+            { for votes::choices(n_apis).into_iter().map(|(v, label)| {
+                let on_vote = on_vote.clone();
+                let pressed = current == Some(v);
+                html! {
+                    <button class={classes!("small", pressed.then_some("primary"))} data-vote={v.as_str()} aria-pressed={pressed.to_string()}
+                        onclick={Callback::from(move |_: MouseEvent| on_vote.emit((q, v)))}>{label}</button>
+                }
+            }) }
+        </div>
+    }
+}
+
+/// One pane's thread; `votes` (the local thread's) puts the vote buttons under each answer
+/// once every pane has answered that question.
+fn thread(t: &Thread, testid: String, title: String, votes: Option<(&Chat, &Callback<(usize, Vote)>)>) -> Html {
+    let mut question = 0usize;
     html! {
         <section class="thread card" data-testid={testid}>
             <h3 class="thread-title">{title}</h3>
             { for t.turns.iter().map(|turn| {
                 let role = if turn.role == Some(ChatRole::User) { "user" } else { "assistant" };
+                let q = question;
+                if !turn.is_user() {
+                    question += 1;
+                }
+                let vote = votes.filter(|(c, _)| {
+                    !c.apis.is_empty()
+                        && turn.state != TurnState::Running
+                        && c.apis.iter().all(|a| a.turns.iter().filter(|x| !x.is_user()).nth(q).is_some_and(|x| x.state != TurnState::Running))
+                });
                 if turn.is_user() {
                     html! { <div class="turn user" data-testid="turn" data-role={role}><p>{turn.text.clone()}</p></div> }
                 } else {
@@ -172,6 +203,7 @@ fn thread(t: &Thread, testid: String, title: String) -> Html {
                             if turn.state == TurnState::Running { <span class="muted small">{"…"}</span> }
                             if let Some(e) = &turn.error { <p class="error small" role="alert">{e.clone()}</p> }
                             if !turn.stats_json.is_empty() { <p class="muted small turn-stats">{stats_line(&turn.stats_json)}</p> }
+                            if let Some((c, on_vote)) = vote { {vote_row(q, c.votes.get(q).copied().flatten(), c.apis.len(), on_vote)} }
                         </div>
                     }
                 }
@@ -226,6 +258,9 @@ pub struct ChatColumnsProps {
     pub on_new: Callback<()>,
     /// Drops the oldest question and its answers.
     pub on_drop_oldest: Callback<()>,
+    /// A vote on a question's answers (question index, vote).
+    #[prop_or_default]
+    pub on_vote: Callback<(usize, Vote)>,
 }
 
 /// The message box and the columns: local | API 1 | API 2 | API 3 on a wide screen, stacked
@@ -280,6 +315,10 @@ pub fn ChatColumns(props: &ChatColumnsProps) -> Html {
             }
         })
     };
+    let on_vote = {
+        let on_vote = props.on_vote.clone();
+        Callback::from(move |(q, v): (usize, Vote)| on_vote.emit((q, v)))
+    };
     let busy = props.chat.busy();
     let empty = props.chat.local.turns.is_empty();
     let n_cols = 1 + props.chat.apis.len();
@@ -294,10 +333,10 @@ pub fn ChatColumns(props: &ChatColumnsProps) -> Html {
                 </div>
             </div>
             <div class="chat-columns" style={format!("--cols:{n_cols}")}>
-                { thread(&props.chat.local, "thread-local".into(), format!("In this browser · {}", props.local_name)) }
+                { thread(&props.chat.local, "thread-local".into(), format!("In this browser · {}", props.local_name), Some((&props.chat, &on_vote))) }
                 { for props.chat.apis.iter().enumerate().map(|(i, t)| {
                     let name = props.api_names.get(i).cloned().unwrap_or_else(|| format!("API {}", i + 1));
-                    thread(t, format!("thread-api-{i}"), format!("API {} · {name}", i + 1))
+                    thread(t, format!("thread-api-{i}"), format!("API {} · {name}", i + 1), None)
                 }) }
             </div>
             if let Some(w) = &props.warning {

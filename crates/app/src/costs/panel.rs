@@ -33,6 +33,10 @@ use crate::netlog::{self};
 /// Props of [`CostPanel`].
 #[derive(Properties, PartialEq)]
 pub struct CostProps {
+    /// The verdict on the local answers from the chat's votes, with the tally (did the job,
+    /// did not); used while the verdict is "not judged yet".
+    #[prop_or_default]
+    pub voted: Option<(QualityVerdict, (usize, usize))>,
     /// The last local run: its token counts are the default tokens per request, its timing the
     /// default device time per request.
     #[prop_or_default]
@@ -399,7 +403,8 @@ pub fn CostPanel(props: &CostProps) -> Html {
         volume: form.volume_axis.unwrap_or(auto_volume),
         sensitivity: form.sensitivity,
         complexity: form.complexity,
-        quality: form.quality,
+        // The verdict picked here, else the one the chat's votes give.
+        quality: form.quality.or(props.voted.map(|(v, _)| v)),
     });
     let rec_id = match decision.recommendation {
         Recommendation::LocalOpenModel => "local",
@@ -590,7 +595,15 @@ pub fn CostPanel(props: &CostProps) -> Html {
                             <option value="acceptable" selected={f.quality == Some(QualityVerdict::Acceptable)}>{"acceptable"}</option>
                             <option value="not_acceptable" selected={f.quality == Some(QualityVerdict::NotAcceptable)}>{"not acceptable"}</option>
                             <option value="unsure" selected={f.quality == Some(QualityVerdict::Unsure)}>{"unsure"}</option>
-                        </select></label>
+                        </select>
+                        if let (None, Some((v, (ok, not_ok)))) = (f.quality, props.voted) {
+                            <span class="muted small" data-testid="decision-quality-votes">{format!("from the chat's votes: {} (local did the job {ok} times, not {not_ok})", match v {
+                                QualityVerdict::Acceptable => "acceptable",
+                                QualityVerdict::NotAcceptable => "not acceptable",
+                                QualityVerdict::Unsure => "unsure",
+                            })}</span>
+                        }
+                        </label>
                 </div>
                 <div class="decision" data-testid="decision" data-recommendation={rec_id} role="status">
                     <p class="recommendation"><strong>{decision.recommendation.title()}</strong>

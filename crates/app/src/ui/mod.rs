@@ -480,7 +480,7 @@ fn App() -> Html {
             <main class="grid">
                 <section class="wide">
                     <ChatColumns chat={chat.chat.clone()} api_names={chat.api_names.clone()} local_name={p.model.as_ref().map(|m| m.label.clone()).unwrap_or_else(|| s.model.clone())}
-                        system={s.system.clone()} blocked={chat_blocked} warning={(*chat_warning).clone()} on_send={on_send} on_new={on_chat_new} on_drop_oldest={on_drop_oldest} />
+                        system={s.system.clone()} on_vote={chat.dispatcher().to_callback().reform(|(q, v)| ChatAction::Vote(q, v))} blocked={chat_blocked} warning={(*chat_warning).clone()} on_send={on_send} on_new={on_chat_new} on_drop_oldest={on_drop_oldest} />
                 </section>
                 <section class="card model-card" ondrop={on_drop} ondragover={on_dragover}>
                     <h2>{"Model"}</h2>
@@ -583,7 +583,7 @@ fn App() -> Html {
                         apis={page_query.apis.clone()} on_apis={on_apis} conversation={chat_send} on_conversation={on_conversation} />
                 </section>
                 <section class="wide">
-                    <CostPanel local={local_result} volume={page_query.volume} horizon={page_query.horizon}
+                    <CostPanel local={local_result} voted={crate::chat::votes::verdict(&chat.chat.votes).map(|v| (v, crate::chat::votes::tally(&chat.chat.votes)))} volume={page_query.volume} horizon={page_query.horizon}
                         on_projection={on_projection} on_net={on_net} />
                 </section>
                 <section class="wide">
