@@ -30,6 +30,8 @@ pub struct PageQuery {
     pub volume: Option<u64>,
     /// Months of the projection.
     pub horizon: Option<u32>,
+    /// The conversation's first message (URL `message`): a link opens with it in the chat box.
+    pub message: Option<String>,
 }
 
 impl PageQuery {
@@ -40,6 +42,7 @@ impl PageQuery {
             apis: panes::api_choices_from_pairs(pairs),
             volume: get("volume").and_then(|v| v.parse().ok()),
             horizon: get("horizon").and_then(|v| v.parse().ok()),
+            message: get("message").filter(|m| !m.trim().is_empty()).map(str::to_owned),
         }
     }
 
@@ -51,6 +54,9 @@ impl PageQuery {
         }
         if let Some(h) = self.horizon {
             out.push(("horizon".into(), h.to_string()));
+        }
+        if let Some(m) = &self.message {
+            out.push(("message".into(), m.clone()));
         }
         out
     }

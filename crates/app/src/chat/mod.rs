@@ -8,6 +8,9 @@
 //! - `view` (wasm32): the tree as Yew nodes, the answer with its raw toggle and copy buttons,
 //!   the message box and the columns.
 //!
+//! URL: `message` holds the conversation's first message (a link opens with it in the box);
+//! keys are never in the URL.
+//!
 //! Test hooks (`data-testid`): `chat-panel`, `chat-input`, `chat-send`, `chat-new`,
 //! `chat-warning` (with `chat-drop-oldest`), `chat-export-md`, `chat-export-json`; under each local answer once
 //! all panes answered, `vote-K` (K the question, from 0) holding buttons with `data-vote`

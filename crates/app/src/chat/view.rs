@@ -243,6 +243,9 @@ pub struct ChatColumnsProps {
     pub api_names: Vec<String>,
     /// The local model's name.
     pub local_name: String,
+    /// What the message box holds at first (the link's `message`).
+    #[prop_or_default]
+    pub initial: String,
     /// The system message of the conversation (for the export).
     #[prop_or_default]
     pub system: String,
@@ -267,7 +270,10 @@ pub struct ChatColumnsProps {
 /// on a phone.
 #[component]
 pub fn ChatColumns(props: &ChatColumnsProps) -> Html {
-    let draft = use_state(String::new);
+    let draft = {
+        let initial = props.initial.clone();
+        use_state(move || initial)
+    };
     let on_input = {
         let draft = draft.clone();
         Callback::from(move |e: InputEvent| draft.set(e.target_unchecked_into::<HtmlTextAreaElement>().value()))
@@ -302,7 +308,11 @@ pub fn ChatColumns(props: &ChatColumnsProps) -> Html {
     // The box empties once its message has gone out.
     {
         let (draft, sent) = (draft.clone(), props.chat.sent);
-        use_effect_with(sent, move |_| draft.set(String::new()));
+        use_effect_with(sent, move |sent| {
+            if *sent > 0 {
+                draft.set(String::new());
+            }
+        });
     }
     let export = |json: bool| {
         let (chat, names, local, system) =

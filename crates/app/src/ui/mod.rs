@@ -426,6 +426,7 @@ fn App() -> Html {
     let on_send = {
         let (chat, rt, settings, pane, warning) =
             (chat.clone(), rt.clone(), settings.clone(), pane.dispatcher(), chat_warning.clone());
+        let page_query = page_query.clone();
         Callback::from(move |text: String| {
             let s = settings.current();
             if let Some(w) = context_warning(used, &text, s.max_tokens, n_ctx) {
@@ -433,6 +434,12 @@ fn App() -> Html {
                 return;
             }
             warning.set(None);
+            if chat.chat.local.turns.is_empty() {
+                // The link reproduces the conversation's first message.
+                let mut q = (*page_query).clone();
+                q.message = Some(text.clone());
+                page_query.set(q);
+            }
             let mut next = chat.chat.clone();
             next.send(&text);
             let turns = next.local.request();
@@ -445,9 +452,12 @@ fn App() -> Html {
         })
     };
     let on_chat_new = {
-        let (chat, warning) = (chat.dispatcher(), chat_warning.clone());
+        let (chat, warning, page_query) = (chat.dispatcher(), chat_warning.clone(), page_query.clone());
         Callback::from(move |_| {
             warning.set(None);
+            let mut q = (*page_query).clone();
+            q.message = None;
+            page_query.set(q);
             chat.dispatch(ChatAction::New);
         })
     };
@@ -464,6 +474,7 @@ fn App() -> Html {
         _ if !rt.borrow().ready || rt.borrow().probing => Some("Starting the inference worker…".to_string()),
         _ => None,
     };
+    let initial_message = PageQuery::from_pairs(&pairs).message.unwrap_or_default();
     let chat_send = ChatSend { sent: chat.chat.sent, threads: chat.chat.apis.iter().map(Thread::request).collect() };
     let on_conversation = chat.dispatcher().to_callback();
     let s = &*settings;
@@ -480,7 +491,7 @@ fn App() -> Html {
             <main class="grid">
                 <section class="wide">
                     <ChatColumns chat={chat.chat.clone()} api_names={chat.api_names.clone()} local_name={p.model.as_ref().map(|m| m.label.clone()).unwrap_or_else(|| s.model.clone())}
-                        system={s.system.clone()} on_vote={chat.dispatcher().to_callback().reform(|(q, v)| ChatAction::Vote(q, v))} blocked={chat_blocked} warning={(*chat_warning).clone()} on_send={on_send} on_new={on_chat_new} on_drop_oldest={on_drop_oldest} />
+                        system={s.system.clone()} initial={initial_message} on_vote={chat.dispatcher().to_callback().reform(|(q, v)| ChatAction::Vote(q, v))} blocked={chat_blocked} warning={(*chat_warning).clone()} on_send={on_send} on_new={on_chat_new} on_drop_oldest={on_drop_oldest} />
                 </section>
                 <section class="card model-card" ondrop={on_drop} ondragover={on_dragover}>
                     <h2>{"Model"}</h2>
