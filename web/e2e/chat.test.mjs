@@ -130,6 +130,14 @@ test('a two-turn conversation in both panes; turn 2 prefills only its new tokens
   assert.ok(t2.stats.prefill_tokens < t2.stats.prompt_tokens);
   assert.equal(t2.stats.backend, 'cpu');
 
+  // Votes under each answer once every pane answered; a vote shows as pressed.
+  assert.equal(await page.locator('[data-testid="vote-1"] button').count(), 4, 'one API pane: four choices');
+  const tie = page.locator('[data-testid="vote-0"] [data-vote="tie"]');
+  await tie.click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="vote-0"] [data-vote="tie"]')?.getAttribute('aria-pressed') === 'true');
+  // The link carries the first message, never a key.
+  assert.equal(new URL(page.url()).searchParams.get('message'), QUESTIONS[0]);
+
   await page.setViewportSize({ width: 1400, height: 1000 });
   await page.locator('[data-testid="chat-panel"]').scrollIntoViewIfNeeded();
   await page.screenshot({ path: SHOT_WIDE });
