@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startServer, launch, waitForState, shots, modelsDir, repo } from './harness.mjs';
+import { startServer, launch, waitForState, shots, modelsDir, repo, typeWithoutLeaving, commitField } from './harness.mjs';
 
 const python = process.env.PYTHON || 'python3';
 const modelFile = path.join(modelsDir, 'SmolLM2-135M-Instruct.Q4_1.gguf');
@@ -212,5 +212,30 @@ test('an answer full of HTML, script and image URLs renders nothing that loads o
   assert.deepEqual(Object.keys(counts).filter((p) => p.startsWith('/leak/')), []);
   const log = await page.locator('[data-testid="privacy-log"]').textContent();
   assert.doesNotMatch(log, /\/leak\//);
+  await page.close();
+});
+
+test('a message that may not fit the context is held back with a warning and two ways out', async () => {
+  const page = await browser.context.newPage();
+  // stories260K's context is 2048 tokens: 2040 more for the answer cannot fit. The model must be
+  // loaded for the page to know its context: a first message that fits loads it.
+  await page.goto(link({ model: `${server.base}/fixtures/stories260K/stories260K.gguf`, max_tokens: 8 }));
+  await waitForState(page, ['idle']);
+  await send(page, 'Hello');
+  assert.deepEqual(await waitAnswers(page, ['thread-local'], 0, 120_000), ['done']);
+  const maxTokens = page.locator('[data-testid="max-tokens"]');
+  await typeWithoutLeaving(maxTokens, '2040');
+  await commitField(maxTokens);
+  await send(page, 'Tell me a long story.');
+  const warning = page.locator('[data-testid="chat-warning"]');
+  await warning.waitFor({ timeout: 10_000 }).catch(async () => {
+    const turns = await page.locator('[data-testid="thread-local"] [data-testid="turn"]').count();
+    assert.fail(`no warning: ${turns} turns, max tokens ${await maxTokens.inputValue()}, url ${page.url()}, stats ${await page.locator('[data-testid="local-stats"]').getAttribute('data-json')}`);
+  });
+  assert.match(await warning.textContent(), /more than the local model's context of 2048/);
+  assert.equal(await page.locator('[data-testid="thread-local"] [data-testid="turn"]').count(), 2, 'not sent');
+  await page.locator('[data-testid="chat-drop-oldest"]').click();
+  assert.equal(await warning.count(), 0, 'the warning goes');
+  assert.equal(await page.locator('[data-testid="thread-local"] [data-testid="turn"]').count(), 0, 'the oldest turn was dropped');
   await page.close();
 });
