@@ -85,7 +85,7 @@ mod tests {
     fn chat() -> Chat {
         let mut c = Chat::default();
         c.set_api_panes(1);
-        c.send("Hi");
+        c.send("Hi", "");
         c.done(PaneId::Local, r#"{"prompt_tokens":9,"prefill_tokens":9}"#.into(), Some("Hello\nthere".into()));
         c.fail(PaneId::Api(0), "401 bad key".into());
         c

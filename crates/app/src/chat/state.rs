@@ -133,6 +133,9 @@ pub struct Chat {
     pub sent: u64,
     /// The vote on each question's answers, by question (0 the first).
     pub votes: Vec<Option<Vote>>,
+    /// The system message of this conversation, fixed by its first message: editing the
+    /// setting applies to the next conversation.
+    pub system: Option<String>,
 }
 
 impl Chat {
@@ -154,8 +157,12 @@ impl Chat {
         self.apis.resize(n, Thread::default());
     }
 
-    /// Sends `text` to every pane: a user turn and a running answer in each thread.
-    pub fn send(&mut self, text: &str) {
+    /// Sends `text` to every pane: a user turn and a running answer in each thread. The first
+    /// message of a conversation fixes its system message (`system`, empty for none).
+    pub fn send(&mut self, text: &str, system: &str) {
+        if self.local.turns.is_empty() && self.apis.iter().all(|t| t.turns.is_empty()) {
+            self.system = Some(system.trim().to_owned()).filter(|s| !s.is_empty());
+        }
         for t in std::iter::once(&mut self.local).chain(self.apis.iter_mut()) {
             t.turns.push(Turn::user(text));
             t.turns.push(Turn::answer());
@@ -202,6 +209,7 @@ impl Chat {
     pub fn clear(&mut self) {
         self.local = Thread::default();
         self.votes.clear();
+        self.system = None;
         let n = self.apis.len();
         self.apis = vec![Thread::default(); n];
     }
@@ -262,7 +270,7 @@ mod tests {
     fn a_message_goes_to_every_pane_and_each_keeps_its_answers() {
         let mut c = Chat::default();
         c.set_api_panes(2);
-        c.send("Hi");
+        c.send("Hi", " Be brief. ");
         assert!(c.busy());
         assert_eq!(roles(&c.local.request()), [(ChatRole::User, "Hi")]);
         c.delta(PaneId::Local, "Hel");
@@ -277,8 +285,9 @@ mod tests {
         assert_eq!(c.apis[0].turns[1].text, "Hey there");
         assert_eq!(c.apis[1].turns[1].state, TurnState::Error);
 
-        c.send("And then?");
+        c.send("And then?", "Changed meanwhile");
         assert_eq!(c.sent, 2);
+        assert_eq!(c.system.as_deref(), Some("Be brief."), "the conversation keeps its system message");
         assert_eq!(
             roles(&c.local.request()),
             [(ChatRole::User, "Hi"), (ChatRole::Assistant, "Hello!"), (ChatRole::User, "And then?")]
@@ -300,7 +309,7 @@ mod tests {
         let mut c = Chat::default();
         c.set_api_panes(1);
         for (q, a) in [("one", "1"), ("two", "2")] {
-            c.send(q);
+            c.send(q, "");
             c.done(PaneId::Local, String::new(), Some(a.into()));
             c.done(PaneId::Api(0), String::new(), Some(a.into()));
         }
@@ -315,9 +324,11 @@ mod tests {
         assert_eq!(c.apis[0].turns.len(), 2);
         c.clear();
         assert!(c.local.turns.is_empty() && c.apis.len() == 1 && c.apis[0].turns.is_empty());
-        assert!(c.votes.is_empty());
+        assert!(c.votes.is_empty() && c.system.is_none());
         assert!(!c.drop_oldest());
         assert!(c.local.request().is_empty());
+        c.send("again", "New system");
+        assert_eq!(c.system.as_deref(), Some("New system"), "a new conversation takes the new one");
     }
 
     #[test]

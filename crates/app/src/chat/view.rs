@@ -29,8 +29,8 @@ pub struct ChatState {
 /// What changes the conversations.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChatAction {
-    /// A message to every pane.
-    Send(String),
+    /// A message to every pane, with the system message a new conversation takes.
+    Send(String, String),
     /// Text streamed into a pane's answer.
     Delta(PaneId, String),
     /// A pane's answer ended: its statistics as JSON, and its final text if it has one.
@@ -54,7 +54,7 @@ impl Reducible for ChatState {
         let mut next = (*self).clone();
         let c = &mut next.chat;
         match action {
-            ChatAction::Send(text) => c.send(&text),
+            ChatAction::Send(text, system) => c.send(&text, &system),
             ChatAction::Delta(pane, text) => c.delta(pane, &text),
             ChatAction::Done(pane, json, text) => c.done(pane, json, text),
             ChatAction::Fail(pane, error) => c.fail(pane, error),

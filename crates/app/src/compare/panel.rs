@@ -68,6 +68,8 @@ pub struct CompareProps {
 pub struct ChatSend {
     /// How many messages were sent so far (0: none yet).
     pub sent: u64,
+    /// The conversation's system message.
+    pub system: Option<String>,
     /// Each pane's turns, its own answers and the new message last.
     pub threads: Vec<Vec<ChatTurn>>,
 }
@@ -395,9 +397,10 @@ pub fn ComparePanel(props: &CompareProps) -> Html {
         });
     }
     {
-        // A chat message: each pane on its own conversation (the chat's own system message).
+        // A chat message: each pane on its own conversation, with the conversation's system
+        // message (fixed by its first message).
         let mut cx = make_start();
-        let system = props.system.clone();
+        let system = props.conversation.system.clone();
         cx.prompts = props.conversation.threads.iter().map(|t| conversation_prompt(t, system.as_deref())).collect();
         cx.chat = Some(props.on_conversation.clone());
         let last_sent = use_mut_ref(|| 0u64);

@@ -441,10 +441,10 @@ fn App() -> Html {
                 page_query.set(q);
             }
             let mut next = chat.chat.clone();
-            next.send(&text);
+            next.send(&text, &s.system);
             let turns = next.local.request();
-            chat.dispatch(ChatAction::Send(text));
-            let system = Some(s.system.clone()).filter(|x| !x.trim().is_empty());
+            let system = next.system.clone();
+            chat.dispatch(ChatAction::Send(text, s.system.clone()));
             let prompt = Prompt::Conversation { system, turns, reuse_cache };
             let id = start_generation(&rt, &s, &pane, Some(prompt));
             let mut r = rt.borrow_mut();
@@ -475,7 +475,11 @@ fn App() -> Html {
         _ => None,
     };
     let initial_message = PageQuery::from_pairs(&pairs).message.unwrap_or_default();
-    let chat_send = ChatSend { sent: chat.chat.sent, threads: chat.chat.apis.iter().map(Thread::request).collect() };
+    let chat_send = ChatSend {
+        sent: chat.chat.sent,
+        system: chat.chat.system.clone(),
+        threads: chat.chat.apis.iter().map(Thread::request).collect(),
+    };
     let on_conversation = chat.dispatcher().to_callback();
     let s = &*settings;
     html! {
@@ -491,7 +495,7 @@ fn App() -> Html {
             <main class="grid">
                 <section class="wide">
                     <ChatColumns chat={chat.chat.clone()} api_names={chat.api_names.clone()} local_name={p.model.as_ref().map(|m| m.label.clone()).unwrap_or_else(|| s.model.clone())}
-                        system={s.system.clone()} initial={initial_message} on_vote={chat.dispatcher().to_callback().reform(|(q, v)| ChatAction::Vote(q, v))} blocked={chat_blocked} warning={(*chat_warning).clone()} on_send={on_send} on_new={on_chat_new} on_drop_oldest={on_drop_oldest} />
+                        system={chat.chat.system.clone().unwrap_or_default()} initial={initial_message} on_vote={chat.dispatcher().to_callback().reform(|(q, v)| ChatAction::Vote(q, v))} blocked={chat_blocked} warning={(*chat_warning).clone()} on_send={on_send} on_new={on_chat_new} on_drop_oldest={on_drop_oldest} />
                 </section>
                 <section class="card model-card" ondrop={on_drop} ondragover={on_dragover}>
                     <h2>{"Model"}</h2>
