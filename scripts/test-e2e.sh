@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end tests of the built page: builds dist/, then drives headless Chromium with
 # Playwright (playwright-core + the system /usr/bin/chromium; no browser download).
-# Screenshots of the main states land in target/e2e-screenshots/.
+# Screenshots of the main states land in target/e2e-screenshots/ (the chat columns also at
+# /tmp/chat-1400.png and /tmp/chat-390.png; CHAT_SHOT_WIDE / CHAT_SHOT_PHONE move them).
+# e2e/chat.test.mjs (conversations, issue 16) runs SmolLM2 in the page and, as its API pane,
+# llama-cpp-python's server (scripts/llama_server.py) on the same file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ARBITRE_FIXTURES="${ARBITRE_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"

@@ -13,7 +13,8 @@
 // only, can misbehave on request: `?cut=N` sends N bytes of the first full response for that
 // URL and then drops the connection; `?truncate=N` serves the file as if it were N bytes long;
 // `?throttle=B` sends B bytes per second.
-// /fake/<ok|401|429|500|malformed>/v1/... imitates an OpenAI-compatible API.
+// /fake/<ok|401|429|500|malformed|evil>/v1/... imitates an OpenAI-compatible API (`evil`: a
+// chat answer full of HTML, script and image URLs pointing at /leak/).
 // GET /__requests returns how many requests each path received (the tests assert a second
 // visit reads the model from the browser cache, with no request).
 import http from 'node:http';
@@ -185,6 +186,24 @@ function fakeApi(req, res, mode) {
     for (const piece of ['Once', ' upon', ' a time']) res.write(`data: ${JSON.stringify({ choices: [{ index: 0, text: piece, finish_reason: null }] })}\n\n`);
     res.write(`data: ${JSON.stringify({ choices: [{ index: 0, text: '', finish_reason: 'length' }] })}\n\n`);
     res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } })}\n\n`);
+    res.end('data: [DONE]\n\n');
+  } else if (mode === 'evil') {
+    // A chat answer trying to load and run things (the Markdown safety test): every URL points
+    // back here under /leak/, so a request for one would show in /__requests.
+    const leak = `http://${req.headers.host}/leak`;
+    const answer = [
+      'Here you go.\n\n',
+      `<img src="${leak}/img-onerror.png" onerror="window.__pwned = 'img'">\n\n`,
+      "<script>window.__pwned = 'script'</script>\n\n",
+      `<iframe src="${leak}/iframe.html"></iframe>\n\n`,
+      `![tracking pixel](${leak}/md-image.png)\n\n`,
+      "[click me](javascript:window.__pwned='link')\n\n",
+      '```js\nconsole.log("<b>code</b>")\n```\n',
+    ];
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const piece of answer) res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })}\n\n`);
+    res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
+    res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 12, completion_tokens: 60, total_tokens: 72 } })}\n\n`);
     res.end('data: [DONE]\n\n');
   } else if (mode === 'malformed') {
     res.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -5,7 +5,7 @@ use js_sys::Array;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::costs::{self, ApiChoice};
+use crate::compare::panes::{self, ApiChoice};
 use crate::settings::RunSettings;
 
 /// The page's query string as decoded pairs.
@@ -30,6 +30,8 @@ pub struct PageQuery {
     pub volume: Option<u64>,
     /// Months of the projection.
     pub horizon: Option<u32>,
+    /// The conversation's first message (URL `message`): a link opens with it in the chat box.
+    pub message: Option<String>,
 }
 
 impl PageQuery {
@@ -37,20 +39,24 @@ impl PageQuery {
     pub fn from_pairs(pairs: &[(String, String)]) -> Self {
         let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
         Self {
-            apis: costs::api_choices_from_pairs(pairs),
+            apis: panes::api_choices_from_pairs(pairs),
             volume: get("volume").and_then(|v| v.parse().ok()),
             horizon: get("horizon").and_then(|v| v.parse().ok()),
+            message: get("message").filter(|m| !m.trim().is_empty()).map(str::to_owned),
         }
     }
 
     /// The parameters that reproduce it.
     pub fn to_pairs(&self) -> Vec<(String, String)> {
-        let mut out = costs::api_choices_to_pairs(&self.apis);
+        let mut out = panes::api_choices_to_pairs(&self.apis);
         if let Some(v) = self.volume {
             out.push(("volume".into(), v.to_string()));
         }
         if let Some(h) = self.horizon {
             out.push(("horizon".into(), h.to_string()));
+        }
+        if let Some(m) = &self.message {
+            out.push(("message".into(), m.clone()));
         }
         out
     }

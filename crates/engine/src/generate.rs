@@ -54,13 +54,16 @@ pub enum StopReason {
 /// Numbers about one run.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GenStats {
-    /// Tokens in the prompt (BOS included).
+    /// Tokens in the prompt (BOS included): for a chat, the whole conversation so far.
     pub prompt_tokens: usize,
+    /// Prompt tokens processed by this run's prefill: all of them from scratch, only those
+    /// after the reused cache's common prefix on a follow-up ([`Generator::resume`]).
+    pub prefill_tokens: usize,
     /// Tokens generated (end-of-generation tokens not counted).
     pub generated_tokens: usize,
     /// From the first `step()` call to the first sampled token, in milliseconds.
     pub ttft_ms: f64,
-    /// Prompt tokens per second during prefill.
+    /// Prefilled tokens per second during prefill.
     pub prefill_tps: f64,
     /// Generated tokens per second after the first.
     pub decode_tps: f64,
@@ -104,6 +107,30 @@ impl CancelHandle {
     }
 }
 
+/// A conversation's KV cache and the tokens it holds, kept between turns of a chat so that a
+/// follow-up prefills only what is new ([`Generator::resume`]).
+pub struct ChatCache<B: Backend> {
+    session: Session<B>,
+    tokens: Vec<u32>,
+}
+
+impl<B: Backend> ChatCache<B> {
+    /// The tokens whose keys and values the cache holds, in order.
+    pub fn tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+
+    /// The cache's capacity in tokens.
+    pub fn n_ctx(&self) -> usize {
+        self.session.n_ctx()
+    }
+}
+
+/// Length of the common prefix of two token sequences.
+pub fn common_prefix(a: &[u32], b: &[u32]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
 /// Generates text one token per step.
 pub struct Generator<B: Backend> {
     model: Arc<Model<B>>,
@@ -113,6 +140,8 @@ pub struct Generator<B: Backend> {
     options: GenerateOptions,
     tokens: Vec<u32>,
     n_prompt: usize,
+    /// Prompt tokens already in the cache when the run started (a reused conversation).
+    n_reused: usize,
     decoder: StreamDecoder,
     held: String,
     done: Option<StopReason>,
@@ -130,18 +159,53 @@ impl<B: Backend> Generator<B> {
         prompt: Vec<u32>,
         options: GenerateOptions,
     ) -> Result<Self> {
+        let session = model.session(options.n_ctx.unwrap_or(DEFAULT_N_CTX))?;
+        Self::with_session(model, tokenizer, session, 0, prompt, options)
+    }
+
+    /// Prepares a follow-up run over `prompt` reusing a conversation's cache: the common
+    /// prefix of `prompt` and the cache's tokens stays, the cache is cut there, and only the
+    /// rest of the prompt is prefilled (at least its last token, whose logits start the
+    /// answer). A cache of another size than `options.n_ctx` asks for is dropped. The text is
+    /// the same as [`Self::new`] over the same prompt would give.
+    pub fn resume(
+        model: Arc<Model<B>>,
+        tokenizer: Arc<Tokenizer>,
+        cache: Option<ChatCache<B>>,
+        prompt: Vec<u32>,
+        options: GenerateOptions,
+    ) -> Result<Self> {
+        let n_ctx = model.session_n_ctx(options.n_ctx.unwrap_or(DEFAULT_N_CTX));
+        match cache {
+            Some(ChatCache { mut session, tokens }) if session.n_ctx() == n_ctx && !prompt.is_empty() => {
+                let keep = common_prefix(&tokens, &prompt).min(prompt.len() - 1).min(session.pos());
+                session.truncate(keep);
+                Self::with_session(model, tokenizer, session, keep, prompt, options)
+            }
+            _ => Self::new(model, tokenizer, prompt, options),
+        }
+    }
+
+    fn with_session(
+        model: Arc<Model<B>>,
+        tokenizer: Arc<Tokenizer>,
+        session: Session<B>,
+        n_reused: usize,
+        prompt: Vec<u32>,
+        options: GenerateOptions,
+    ) -> Result<Self> {
         if prompt.is_empty() {
             return Err(EngineError::BadConfig("empty prompt: the model has no BOS token to start from".into()));
         }
         let sampler = Sampler::new(options.sampling.clone())?;
-        let session = model.session(options.n_ctx.unwrap_or(DEFAULT_N_CTX))?;
         if prompt.len() >= session.n_ctx() {
             return Err(EngineError::PromptTooLong { tokens: prompt.len(), n_ctx: session.n_ctx() });
         }
         // Like llama.cpp and llama2.c, drop the SentencePiece space prefix of the first piece
         // generated right after BOS.
         let strip = tokenizer.add_space_prefix() && prompt.last() == tokenizer.bos().as_ref();
-        let stats = GenStats { prompt_tokens: prompt.len(), ..GenStats::default() };
+        let stats =
+            GenStats { prompt_tokens: prompt.len(), prefill_tokens: prompt.len() - n_reused, ..GenStats::default() };
         Ok(Self {
             model,
             tokenizer,
@@ -149,6 +213,7 @@ impl<B: Backend> Generator<B> {
             sampler,
             options,
             n_prompt: prompt.len(),
+            n_reused,
             tokens: prompt,
             decoder: StreamDecoder::new(strip),
             held: String::new(),
@@ -173,6 +238,14 @@ impl<B: Backend> Generator<B> {
     /// Generated token ids so far.
     pub fn generated(&self) -> &[u32] {
         &self.tokens[self.n_prompt..]
+    }
+
+    /// The conversation's cache as this run leaves it (prompt and answer, less the last
+    /// sampled token, which was never fed back), for [`Self::resume`] on the next turn.
+    pub fn into_cache(self) -> ChatCache<B> {
+        let mut tokens = self.tokens;
+        tokens.truncate(self.session.pos());
+        ChatCache { session: self.session, tokens }
     }
 
     /// Whether the run is over.
@@ -222,7 +295,7 @@ impl<B: Backend> Generator<B> {
         if self.tokens.len() >= self.session.n_ctx() {
             return Err(self.finish(StopReason::ContextFull));
         }
-        Ok(if n_generated == 0 { self.tokens.len() } else { 1 })
+        Ok(if n_generated == 0 { self.tokens.len() - self.n_reused } else { 1 })
     }
 
     /// Sampling, stop checks and text after a forward pass gave `logits`.
@@ -235,7 +308,7 @@ impl<B: Backend> Generator<B> {
             let started = self.started.unwrap_or(t);
             let ms = (t - started).as_secs_f64() * 1e3;
             self.stats.ttft_ms = ms;
-            self.stats.prefill_tps = self.n_prompt as f64 / (ms / 1e3).max(1e-9);
+            self.stats.prefill_tps = (self.n_prompt - self.n_reused) as f64 / (ms / 1e3).max(1e-9);
         }
         if !self.options.ignore_eos && self.tokenizer.eog_tokens().contains(&id) {
             return Ok(self.finish(StopReason::Eos));

@@ -31,7 +31,7 @@ pub use backend::cpu::CpuBackend;
 pub use backend::webgpu::WebGpuBackend;
 pub use config::ModelConfig;
 pub use error::{EngineError, Result};
-pub use generate::{CancelHandle, GenStats, GenerateOptions, Generator, Step, StopReason};
+pub use generate::{CancelHandle, ChatCache, GenStats, GenerateOptions, Generator, Step, StopReason};
 pub use model::Model;
 pub use sampler::SamplingParams;
 pub use stream::StreamingLoader;
@@ -168,6 +168,22 @@ impl<B: Backend> Engine<B> {
             options.stop.extend(t.end_of_turn_markers().into_iter().map(str::to_owned));
         }
         self.generate_ids(ids, options)
+    }
+
+    /// The assistant's next turn of a conversation, reusing the cache the previous turn left
+    /// (see [`Generator::resume`]): only the tokens after the common prefix of the rendered
+    /// conversation and the cache are prefilled. `cache: None` starts from scratch.
+    pub fn resume_chat(
+        &self,
+        messages: &[Message],
+        cache: Option<ChatCache<B>>,
+        mut options: GenerateOptions,
+    ) -> Result<Generator<B>> {
+        let ids = self.encode_chat(messages)?;
+        if let Ok(t) = &self.chat_template {
+            options.stop.extend(t.end_of_turn_markers().into_iter().map(str::to_owned));
+        }
+        Generator::resume(self.model.clone(), self.tokenizer.clone(), cache, ids, options)
     }
 
     /// A benchmark prompt of exactly `n` tokens (at least one): BOS, then the tokens of

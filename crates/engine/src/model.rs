@@ -77,6 +77,13 @@ impl<B: Backend> Session<B> {
     pub fn n_ctx(&self) -> usize {
         self.n_ctx
     }
+
+    /// Forgets every position from `n` on: the next forward pass writes at `n`, and attention
+    /// never reads past the positions written (the stale entries are overwritten). Keeping
+    /// more than the cache holds keeps it as it is.
+    pub fn truncate(&mut self, n: usize) {
+        self.pos = self.pos.min(n);
+    }
 }
 
 /// Where [`Model::assemble`] takes each weight from: uploaded on demand from a
@@ -258,10 +265,15 @@ impl<B: Backend> Model<B> {
         &self.backend
     }
 
+    /// The cache size [`Self::session`] gives for `n_ctx` asked for.
+    pub fn session_n_ctx(&self, n_ctx: usize) -> usize {
+        n_ctx.clamp(1, self.config.n_ctx_train.min(self.config.n_ctx_orig))
+    }
+
     /// A fresh session with a cache of `n_ctx` positions, capped at the context the RoPE
     /// frequencies were trained for (LongRoPE's "long" factors are not applied).
     pub fn session(&self, n_ctx: usize) -> Result<Session<B>> {
-        let n_ctx = n_ctx.clamp(1, self.config.n_ctx_train.min(self.config.n_ctx_orig));
+        let n_ctx = self.session_n_ctx(n_ctx);
         let cache = self.backend.kv_cache(self.config.n_layer, n_ctx, self.config.kv_dim())?;
         Ok(Session { cache, pos: 0, n_ctx })
     }

@@ -113,11 +113,43 @@ pub enum Prompt {
         /// The user's message.
         user: String,
     },
+    /// A whole conversation in the model's chat template, ending with the user's new message.
+    /// The worker keeps the KV cache of the last conversation it ran and prefills only the
+    /// tokens after the common prefix (a follow-up prefills just the new turn).
+    Conversation {
+        /// Optional system message.
+        system: Option<String>,
+        /// The turns so far, oldest first; the last one is the user's.
+        turns: Vec<ChatTurn>,
+        /// Reuse the last conversation's KV cache (the default); `false` prefills everything
+        /// (tests compare both; the page's `chat_cache=0`).
+        #[serde(default = "yes")]
+        reuse_cache: bool,
+    },
     /// A synthetic prompt of exactly `tokens` tokens, for benchmarks.
     Synthetic {
         /// Number of prompt tokens.
         tokens: usize,
     },
+}
+
+/// Who wrote a turn of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatRole {
+    /// The person.
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One turn of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatTurn {
+    /// Who wrote it.
+    pub role: ChatRole,
+    /// What was written.
+    pub text: String,
 }
 
 /// A message from the page to the worker.
@@ -223,8 +255,12 @@ pub struct BackendInfo {
 pub struct RunStats {
     /// Backend that ran (`cpu`/`webgpu`).
     pub backend: String,
-    /// Tokens in the prompt.
+    /// Tokens in the prompt (for a conversation, the whole conversation so far).
     pub prompt_tokens: usize,
+    /// Prompt tokens processed this run: all of them, or only those after the cached prefix
+    /// of a conversation. Absent (0) from senders that do not say.
+    #[serde(default)]
+    pub prefill_tokens: usize,
     /// Tokens generated.
     pub generated_tokens: usize,
     /// Time to first token, ms.
@@ -296,6 +332,11 @@ pub struct NetEntry {
     pub bytes_down: u64,
     /// Why the request was made, in a few words.
     pub purpose: String,
+}
+
+/// `true`, for fields that default to on.
+fn yes() -> bool {
+    true
 }
 
 /// The token count of a [`Event::Token`] from a sender that does not say.
@@ -448,6 +489,24 @@ mod tests {
         assert!(s.starts_with("{\"type\":\"done\""), "{s}");
         assert_eq!(decode_event(&s), Ok(e));
         assert!(decode_event("{\"type\":\"nonsense\"}").is_err());
+    }
+
+    #[test]
+    fn conversations_round_trip_and_reuse_the_cache_unless_told() {
+        let turns = vec![
+            ChatTurn { role: ChatRole::User, text: "Hi".into() },
+            ChatTurn { role: ChatRole::Assistant, text: "Hello".into() },
+            ChatTurn { role: ChatRole::User, text: "More".into() },
+        ];
+        let p = Prompt::Conversation { system: Some("Be brief.".into()), turns, reuse_cache: false };
+        let json = serde_json::to_string(&p).expect("json");
+        assert!(json.contains(r#""kind":"conversation""#) && json.contains(r#""role":"assistant""#), "{json}");
+        assert_eq!(serde_json::from_str::<Prompt>(&json).expect("back"), p);
+        let old = r#"{"kind":"conversation","system":null,"turns":[{"role":"user","text":"Hi"}]}"#;
+        let Prompt::Conversation { reuse_cache, .. } = serde_json::from_str(old).expect("no flag") else { panic!() };
+        assert!(reuse_cache);
+        let stats: RunStats = serde_json::from_str(r#"{"backend":"cpu","prompt_tokens":3,"generated_tokens":1,"ttft_ms":1,"prefill_tps":1,"decode_tps":1,"total_ms":1}"#).expect("stats");
+        assert_eq!(stats.prefill_tokens, 0, "absent from old senders");
     }
 
     #[test]

@@ -1,306 +1,37 @@
 //! The page's UI thread: a Yew app that talks to the inference worker and never runs a model.
+//!
+//! [`runtime`] talks to the worker; this file is the page itself ([`App`]).
 
-use std::cell::RefCell;
+mod runtime;
+
 use std::rc::Rc;
 
-use arbitre_engine::catalog::CatalogModel;
-use arbitre_hosted::transport::now_ms;
-use arbitre_protocol::{
-    BackendChoice, CacheEntry, ErrorKind, Event, ModelSource, NetEntry, Prompt, Request, RequestId, decode_event,
-    encode_request,
-};
-use js_sys::Array;
-use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::*;
-use web_sys::{File, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, MessageEvent, Worker};
+use arbitre_protocol::{BackendChoice, NetEntry, Prompt, Request};
+use web_sys::{File, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::address::{PageQuery, query_pairs, write_query};
-use crate::compare::{ComparePanel, CostPanel, PrivacyLog, WorkbenchProvider};
-use crate::costs::{ApiChoice, LocalResult};
+use crate::chat::state::{Thread, context_warning};
+use crate::chat::view::{ChatAction, ChatColumns, ChatState};
+use crate::compare::panel::{ChatSend, ComparePanel};
+use crate::compare::panes::{ApiChoice, LocalResult};
+use crate::compare::workbench::WorkbenchProvider;
+use crate::costs::panel::CostPanel;
 use crate::field::{DraftField, commit_to, parse_into};
 use crate::format;
 use crate::latest::Latest;
-use crate::models::{apply_default, default_model, source_for};
-use crate::pane::{LocalPane, PaneStatus};
+use crate::model::pane::PaneStatus;
+use crate::model::{apply_default, default_model, source_for};
+use crate::netlog::panel::PrivacyLog;
 use crate::settings::RunSettings;
+use runtime::{
+    CacheView, NetLog, PaneState, Runtime, Sinks, catalog, is_cached, spawn_worker, start_generation, start_load,
+    start_run,
+};
 
 /// Mounts the app on the page's body.
 pub fn start() {
     yew::Renderer::<App>::new().render();
-}
-
-/// The local pane as a Yew reducer.
-#[derive(Clone, Default, PartialEq)]
-struct PaneState(LocalPane);
-
-enum PaneAction {
-    Event(Box<Event>, f64),
-    BeginLoad(RequestId),
-    BeginRun(RequestId),
-    Fail(String),
-}
-
-impl Reducible for PaneState {
-    type Action = PaneAction;
-
-    fn reduce(self: Rc<Self>, action: PaneAction) -> Rc<Self> {
-        let mut next = (*self).clone();
-        match action {
-            PaneAction::Event(e, now) => next.0.apply(&e, now),
-            PaneAction::BeginLoad(id) => next.0.begin_load(id),
-            PaneAction::BeginRun(id) => next.0.begin_run(id),
-            PaneAction::Fail(m) => next.0.fail(m),
-        }
-        Rc::new(next)
-    }
-}
-
-/// Every network request the page and its worker made, for the privacy log.
-#[derive(Clone, Default, PartialEq)]
-pub struct NetLog(pub Vec<NetEntry>);
-
-impl Reducible for NetLog {
-    type Action = NetEntry;
-
-    fn reduce(self: Rc<Self>, entry: NetEntry) -> Rc<Self> {
-        let mut next = (*self).clone();
-        next.0.push(entry);
-        Rc::new(next)
-    }
-}
-
-/// Where worker events go.
-#[derive(Clone)]
-struct Sinks {
-    pane: UseReducerDispatcher<PaneState>,
-    cache: UseStateSetter<CacheView>,
-    net: UseReducerDispatcher<NetLog>,
-}
-
-#[derive(Clone, Default, PartialEq)]
-struct CacheView {
-    entries: Vec<CacheEntry>,
-    usage: Option<u64>,
-    quota: Option<u64>,
-}
-
-/// What the UI thread remembers between events without re-rendering.
-#[derive(Default)]
-struct Runtime {
-    worker: Option<Worker>,
-    ready: bool,
-    next_id: u64,
-    /// The load in flight and the key of what it loads.
-    loading: Option<(RequestId, String)>,
-    /// Key of the loaded model (model + backend).
-    loaded_key: Option<String>,
-    /// A generation to start once the load in flight finishes.
-    pending: Option<Request>,
-    /// Started on load (`run=1`) once the worker is ready.
-    autorun: bool,
-    /// The default model is being chosen (see `models`): runs wait for it.
-    probing: bool,
-    /// Id of the running generation.
-    running: Option<RequestId>,
-    local_file: Option<File>,
-    /// performance.now() spans of local runs, for the privacy log.
-    local_windows: Vec<(f64, f64)>,
-}
-
-impl Runtime {
-    fn id(&mut self) -> RequestId {
-        self.next_id += 1;
-        RequestId(self.next_id)
-    }
-
-    fn send(&self, req: &Request, file: Option<&File>) {
-        let Some(w) = &self.worker else { return };
-        let text = JsValue::from_str(&encode_request(req));
-        let res = match file {
-            Some(f) => w.post_message(&Array::of2(&text, f)),
-            None => w.post_message(&text),
-        };
-        if let Err(e) = res {
-            web_sys::console::error_1(&e);
-        }
-    }
-}
-
-fn catalog() -> Vec<CatalogModel> {
-    arbitre_engine::catalog::catalog().unwrap_or_default()
-}
-
-fn is_cached(source: &ModelSource, cache: &CacheView) -> bool {
-    match source {
-        ModelSource::Url { urls, .. } => {
-            urls.iter().map(|u| crate::address::absolute(u)).any(|u| cache.entries.iter().any(|e| e.url == u))
-        }
-        ModelSource::LocalFile { .. } => false,
-    }
-}
-
-fn model_key(settings: &RunSettings, local: Option<&File>) -> String {
-    match local {
-        Some(f) => format!("local:{}:{}|{}", f.name(), f.size(), settings.backend.as_str()),
-        None => format!("{}|{}", settings.model, settings.backend.as_str()),
-    }
-}
-
-fn generate_request(id: RequestId, s: &RunSettings) -> Request {
-    let prompt = if s.bench {
-        Prompt::Synthetic { tokens: s.prompt_tokens }
-    } else if s.chat {
-        Prompt::Chat { system: Some(s.system.clone()).filter(|x| !x.is_empty()), user: s.prompt.clone() }
-    } else {
-        Prompt::Text { text: s.prompt.clone() }
-    };
-    Request::Generate {
-        id,
-        prompt,
-        sampling: s.sampling.clone(),
-        max_tokens: s.max_tokens,
-        stop: s.stop.clone(),
-        ignore_eos: s.ignore_eos || s.bench,
-    }
-}
-
-/// Starts a run: generate at once if the model is loaded, else load it first.
-fn start_run(rt: &Rc<RefCell<Runtime>>, settings: &RunSettings, pane: &UseReducerDispatcher<PaneState>) {
-    let mut r = rt.borrow_mut();
-    if !r.ready || r.probing {
-        r.autorun = true;
-        return;
-    }
-    let key = model_key(settings, r.local_file.as_ref());
-    if r.loaded_key.as_deref() == Some(key.as_str()) {
-        let id = r.id();
-        pane.dispatch(PaneAction::BeginRun(id));
-        r.running = Some(id);
-        r.local_windows.push((now_ms(), f64::INFINITY));
-        r.send(&generate_request(id, settings), None);
-        return;
-    }
-    let gen_id = r.id();
-    r.pending = Some(generate_request(gen_id, settings));
-    drop(r);
-    start_load(rt, settings, pane);
-}
-
-fn start_load(rt: &Rc<RefCell<Runtime>>, settings: &RunSettings, pane: &UseReducerDispatcher<PaneState>) {
-    let mut r = rt.borrow_mut();
-    let id = r.id();
-    let key = model_key(settings, r.local_file.as_ref());
-    let file = r.local_file.clone();
-    let source = match &file {
-        Some(f) => ModelSource::LocalFile { name: f.name(), size_bytes: f.size() as u64 },
-        None => {
-            let cat = catalog();
-            let model = if settings.model.is_empty() { default_model(&cat) } else { settings.model.clone() };
-            source_for(&model, &cat, settings.sha256.as_deref())
-        }
-    };
-    r.loading = Some((id, key));
-    r.loaded_key = None;
-    pane.dispatch(PaneAction::BeginLoad(id));
-    r.send(&Request::Load { id, source, backend: settings.backend }, file.as_ref());
-}
-
-fn on_worker_event(rt: &Rc<RefCell<Runtime>>, event: Event, sinks: &Sinks, settings: &Rc<RefCell<RunSettings>>) {
-    let pane = &sinks.pane;
-    match &event {
-        Event::Net { entry } => {
-            sinks.net.dispatch(entry.clone());
-            return;
-        }
-        Event::Ready => {
-            let mut r = rt.borrow_mut();
-            r.ready = true;
-            r.send(&Request::ListCache, None);
-            if !r.probing && std::mem::take(&mut r.autorun) {
-                drop(r);
-                start_run(rt, &settings.borrow(), pane);
-            }
-            return;
-        }
-        Event::Cache { entries, usage, quota } => {
-            sinks.cache.set(CacheView { entries: entries.clone(), usage: *usage, quota: *quota });
-            return;
-        }
-        _ => {}
-    }
-    pane.dispatch(PaneAction::Event(Box::new(event.clone()), now_ms()));
-    let mut r = rt.borrow_mut();
-    match event {
-        Event::Loaded { id, .. } if r.loading.as_ref().is_some_and(|(l, _)| *l == id) => {
-            let (_, key) = r.loading.take().unwrap_or_default();
-            r.loaded_key = Some(key);
-            r.send(&Request::ListCache, None);
-            if let Some(req) = r.pending.take() {
-                if let Request::Generate { id: gen_id, .. } = &req {
-                    pane.dispatch(PaneAction::BeginRun(*gen_id));
-                    r.running = Some(*gen_id);
-                    r.local_windows.push((now_ms(), f64::INFINITY));
-                }
-                r.send(&req, None);
-            }
-        }
-        Event::Failed { id, .. } if r.loading.as_ref().is_some_and(|(l, _)| *l == id) => {
-            r.loading = None;
-            r.pending = None;
-        }
-        Event::Failed { id, ref error } if r.running == Some(id) && error.kind == ErrorKind::DeviceLost => {
-            // The worker dropped the model with its device: the next run loads it again.
-            r.running = None;
-            r.loaded_key = None;
-            if let Some(w) = r.local_windows.last_mut() {
-                w.1 = now_ms();
-            }
-        }
-        Event::Done { id, .. } | Event::Failed { id, .. } if r.running == Some(id) => {
-            r.running = None;
-            if let Some(w) = r.local_windows.last_mut() {
-                w.1 = now_ms();
-            }
-        }
-        _ => {}
-    }
-}
-
-fn spawn_worker(rt: Rc<RefCell<Runtime>>, sinks: Sinks, settings: Rc<RefCell<RunSettings>>) {
-    let pane = sinks.pane.clone();
-    // Test hook: `debug_lose_device_after=N` reaches the worker through its URL (see the worker).
-    let debug = web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .and_then(|q| web_sys::UrlSearchParams::new_with_str(&q).ok())
-        .and_then(|p| p.get("debug_lose_device_after"))
-        .and_then(|v| v.parse::<usize>().ok())
-        .map(|n| format!("?debug_lose_device_after={n}"))
-        .unwrap_or_default();
-    let worker = match Worker::new(&format!("./worker_loader.js{debug}")) {
-        Ok(w) => w,
-        Err(e) => {
-            pane.dispatch(PaneAction::Fail(format!("could not start the inference worker: {e:?}")));
-            return;
-        }
-    };
-    let rt2 = rt.clone();
-    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-        let text = ev.data().as_string().unwrap_or_default();
-        match decode_event(&text) {
-            Ok(event) => on_worker_event(&rt2, event, &sinks, &settings),
-            Err(e) => web_sys::console::error_1(&e.into()),
-        }
-    });
-    worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-    onmessage.forget();
-    let pane3 = pane.clone();
-    let onerror = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
-        pane3.dispatch(PaneAction::Fail(format!("the inference worker failed: {}", e.message())));
-    });
-    worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
-    onerror.forget();
-    rt.borrow_mut().worker = Some(worker);
 }
 
 #[component]
@@ -320,6 +51,8 @@ fn App() -> Html {
     let settings_ref = use_mut_ref(|| (*settings).clone());
     let settings = Latest::synced(settings, settings_ref.clone());
     let pane = use_reducer(PaneState::default);
+    let chat = use_reducer(ChatState::default);
+    let chat_warning = use_state(|| None::<String>);
     let cache = use_state(CacheView::default);
     let net = use_reducer(NetLog::default);
     let rt = use_mut_ref(Runtime::default);
@@ -331,7 +64,8 @@ fn App() -> Html {
     });
 
     {
-        let sinks = Sinks { pane: pane.dispatcher(), cache: cache.setter(), net: net.dispatcher() };
+        let sinks =
+            Sinks { pane: pane.dispatcher(), chat: chat.dispatcher(), cache: cache.setter(), net: net.dispatcher() };
         let (rt, settings_ref) = (rt.clone(), settings_ref.clone());
         let autorun = initial.run;
         use_effect_with((), move |_| {
@@ -352,7 +86,7 @@ fn App() -> Html {
             }
             rt.borrow_mut().probing = true;
             wasm_bindgen_futures::spawn_local(async move {
-                let (pick, missing) = crate::probe::choose_default(&cat, |e| net.dispatch(e)).await;
+                let (pick, missing) = crate::model::probe::choose_default(&cat, |e| net.dispatch(e)).await;
                 let mut s = settings.current();
                 // Unless the person picked a model meanwhile.
                 if s.model == default_model(&cat) && s.model != pick {
@@ -675,6 +409,78 @@ fn App() -> Html {
         _ => None,
     };
     let local_windows = rt.borrow().local_windows.clone();
+
+    // The conversation: the local model's tokens so far (its last finished turn's prompt and
+    // answer) against its context, checked before each message.
+    let n_ctx = p.model.as_ref().map_or(0, |m| m.n_ctx);
+    let used = chat
+        .chat
+        .local
+        .turns
+        .iter()
+        .rev()
+        .find_map(|t| serde_json::from_str::<arbitre_protocol::RunStats>(&t.stats_json).ok())
+        .map_or(0, |s| s.prompt_tokens + s.generated_tokens);
+    // Test hook: `chat_cache=0` in the page's first URL prefills every turn from scratch.
+    let reuse_cache = !pairs.iter().any(|(k, v)| k == "chat_cache" && v == "0");
+    let on_send = {
+        let (chat, rt, settings, pane, warning) =
+            (chat.clone(), rt.clone(), settings.clone(), pane.dispatcher(), chat_warning.clone());
+        let page_query = page_query.clone();
+        Callback::from(move |text: String| {
+            let s = settings.current();
+            if let Some(w) = context_warning(used, &text, s.max_tokens, n_ctx) {
+                warning.set(Some(w));
+                return;
+            }
+            warning.set(None);
+            if chat.chat.local.turns.is_empty() {
+                // The link reproduces the conversation's first message.
+                let mut q = (*page_query).clone();
+                q.message = Some(text.clone());
+                page_query.set(q);
+            }
+            let mut next = chat.chat.clone();
+            next.send(&text, &s.system);
+            let turns = next.local.request();
+            let system = next.system.clone();
+            chat.dispatch(ChatAction::Send(text, s.system.clone()));
+            let prompt = Prompt::Conversation { system, turns, reuse_cache };
+            let id = start_generation(&rt, &s, &pane, Some(prompt));
+            let mut r = rt.borrow_mut();
+            r.chat_run = Some(id);
+        })
+    };
+    let on_chat_new = {
+        let (chat, warning, page_query) = (chat.dispatcher(), chat_warning.clone(), page_query.clone());
+        Callback::from(move |_| {
+            warning.set(None);
+            let mut q = (*page_query).clone();
+            q.message = None;
+            page_query.set(q);
+            chat.dispatch(ChatAction::New);
+        })
+    };
+    let on_drop_oldest = {
+        let (chat, warning) = (chat.dispatcher(), chat_warning.clone());
+        Callback::from(move |_| {
+            warning.set(None);
+            chat.dispatch(ChatAction::DropOldest);
+        })
+    };
+    let chat_blocked = match p.status {
+        PaneStatus::Downloading | PaneStatus::Loading => Some("The local model is loading…".to_string()),
+        PaneStatus::Running if rt.borrow().chat_run.is_none() => Some("A local run is going on.".to_string()),
+        _ if !rt.borrow().ready || rt.borrow().probing => Some("Starting the inference worker…".to_string()),
+        _ => None,
+    };
+    let initial_message = PageQuery::from_pairs(&pairs).message.unwrap_or_default();
+    let chat_send = ChatSend {
+        sent: chat.chat.sent,
+        system: chat.chat.system.clone(),
+        threads: chat.chat.apis.iter().map(Thread::request).collect(),
+    };
+    let on_conversation = chat.dispatcher().to_callback();
     let s = &*settings;
     html! {
         <div class="app">
@@ -687,6 +493,10 @@ fn App() -> Html {
             </header>
             <WorkbenchProvider>
             <main class="grid">
+                <section class="wide">
+                    <ChatColumns chat={chat.chat.clone()} api_names={chat.api_names.clone()} local_name={p.model.as_ref().map(|m| m.label.clone()).unwrap_or_else(|| s.model.clone())}
+                        system={chat.chat.system.clone().unwrap_or_default()} initial={initial_message} on_vote={chat.dispatcher().to_callback().reform(|(q, v)| ChatAction::Vote(q, v))} blocked={chat_blocked} warning={(*chat_warning).clone()} on_send={on_send} on_new={on_chat_new} on_drop_oldest={on_drop_oldest} />
+                </section>
                 <section class="card model-card" ondrop={on_drop} ondragover={on_dragover}>
                     <h2>{"Model"}</h2>
                     <label class="field">
@@ -785,10 +595,10 @@ fn App() -> Html {
                     <ComparePanel prompt={s.prompt.clone()} system={Some(s.system.clone()).filter(|x| !x.is_empty())}
                         chat={s.chat} sampling={s.sampling.clone()} max_tokens={s.max_tokens} stop={s.stop.clone()}
                         run_token={*run_token} local={local_result.clone()} on_net={on_net.clone()}
-                        apis={page_query.apis.clone()} on_apis={on_apis} />
+                        apis={page_query.apis.clone()} on_apis={on_apis} conversation={chat_send} on_conversation={on_conversation} />
                 </section>
                 <section class="wide">
-                    <CostPanel local={local_result} volume={page_query.volume} horizon={page_query.horizon}
+                    <CostPanel local={local_result} voted={crate::chat::votes::verdict(&chat.chat.votes).map(|v| (v, crate::chat::votes::tally(&chat.chat.votes)))} volume={page_query.volume} horizon={page_query.horizon}
                         on_projection={on_projection} on_net={on_net} />
                 </section>
                 <section class="wide">

@@ -10,7 +10,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{ReadableStreamDefaultReader, RequestInit, Response};
 
 use crate::address::absolute;
-use crate::models::{default_candidates, looks_like_gguf, pick_default};
+use crate::model::{default_candidates, looks_like_gguf, pick_default};
+use crate::netlog::page_get;
 use arbitre_engine::catalog::CatalogModel;
 
 /// Checks the catalog's default chain in order and returns the default this site can give,
@@ -50,15 +51,8 @@ pub async fn answers(url: &str) -> (bool, Option<NetEntry>) {
         let _ = headers.set("range", "bytes=0-3");
         init.set_headers(&headers);
     }
-    let entry = |status: u16, bytes: u64| NetEntry {
-        time_ms: started,
-        origin: "page".into(),
-        method: "GET".into(),
-        url: url.clone(),
-        status,
-        bytes_up: 0,
-        bytes_down: bytes,
-        purpose: "which default model this site serves (first 4 bytes)".into(),
+    let entry = |status: u16, bytes: u64| {
+        page_get(started, &url, status, bytes, "which default model this site serves (first 4 bytes)")
     };
     let resp = match JsFuture::from(window.fetch_with_str_and_init(&url, &init)).await {
         Ok(r) => r.unchecked_into::<Response>(),

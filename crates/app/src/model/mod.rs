@@ -7,6 +7,13 @@
 //! next entry of the catalog's fallback chain that answers: the same model as Q8_0 from the
 //! Hub, then stories260K. The probing itself is the UI's (it needs `fetch`); the order and the
 //! choice are here, tested natively.
+//!
+//! Also here: [`pane`], the local pane's state machine (pure), and `probe`, the browser side of
+//! the default-model probe (wasm32 only).
+
+pub mod pane;
+#[cfg(target_arch = "wasm32")]
+pub mod probe;
 
 use arbitre_engine::catalog::{CatalogModel, default_chain};
 use arbitre_protocol::ModelSource;
