@@ -1,6 +1,7 @@
-"""Writes smollm2-135m-instruct-<type>.gguf beside a source GGUF with llama.cpp's quantizer.
+"""Writes <prefix>-<type>.gguf beside a source GGUF with llama.cpp's quantizer.
 
-Usage: requantize.py SOURCE.gguf OUT_DIR TYPE...   (TYPE as llama.cpp names it: F32, Q4_K_M...)
+Usage: requantize.py SOURCE.gguf OUT_DIR [--prefix NAME] TYPE...
+(TYPE as llama.cpp names it: F32, Q4_K_M...; the prefix defaults to smollm2-135m-instruct)
 
 Each file is written to a .part name and renamed when complete, so an interrupted run leaves
 nothing that looks finished.
@@ -14,13 +15,16 @@ import llama_cpp
 
 def main() -> None:
     src, out_dir, types = sys.argv[1], sys.argv[2], sys.argv[3:]
+    prefix = "smollm2-135m-instruct"
+    if types[:1] == ["--prefix"]:
+        prefix, types = types[1], types[2:]
     for name in types:
         ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{name}", None)
         if ftype is None and name == "F32":
             ftype = llama_cpp.LLAMA_FTYPE_ALL_F32
         if ftype is None:
             sys.exit(f"llama.cpp has no file type {name}")
-        out = os.path.join(out_dir, f"smollm2-135m-instruct-{name.lower()}.gguf")
+        out = os.path.join(out_dir, f"{prefix}-{name.lower()}.gguf")
         params = llama_cpp.llama_model_quantize_default_params()
         params.ftype = ftype
         params.allow_requantize = True

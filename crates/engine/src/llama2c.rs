@@ -1,6 +1,6 @@
 //! llama2.c checkpoints (`run.c`'s legacy format): a 7-integer header, then f32 weights.
 
-use crate::config::{ModelConfig, RopeStyle};
+use crate::config::{FfnAct, ModelConfig, RopeStyle};
 use crate::error::{EngineError, Result};
 use crate::weights::TensorMap;
 
@@ -59,6 +59,13 @@ pub fn read_checkpoint(bytes: &[u8]) -> Result<(ModelConfig, TensorMap)> {
         rope_attn_factor: 1.0,
         n_ctx_orig: seq_len,
         attn_scale_q_first: false,
+        attn_scale: 1.0 / (head_dim as f32).sqrt(),
+        n_swa: 0,
+        swa_pattern: 0,
+        rope_theta_swa: 10_000.0,
+        rope_freq_scale: 1.0,
+        embd_scale: 1.0,
+        ffn_act: FfnAct::Silu,
     };
     config.validate()?;
     let kv_dim = n_head_kv * head_dim;

@@ -1,9 +1,9 @@
-//! The one transformer graph (llama family), written against [`Backend`].
+//! The one transformer graph (llama, Qwen2/3, Phi-3, Gemma 3), written against [`Backend`].
 
 use arbitre_gguf::{GgufFile, GgufHeader};
 
 use crate::backend::{AttnShape, Backend, KvSlot, Rope};
-use crate::config::ModelConfig;
+use crate::config::{FfnAct, ModelConfig};
 use crate::error::{EngineError, Result};
 use crate::weights::{RawTensor, WeightSource};
 
@@ -14,8 +14,14 @@ struct Layer<B: Backend> {
     wv: B::Matrix,
     /// Biases of q, k, v (Qwen2).
     bqkv: Option<[B::Vector; 3]>,
+    /// RMS norms of each q and k head, before RoPE (Qwen3, Gemma 3).
+    qk_norm: Option<[B::Vector; 2]>,
     wo: B::Matrix,
+    /// RMS norm of the attention's output before it joins the stream (Gemma).
+    post_attn_norm: Option<B::Vector>,
     ffn_norm: B::Vector,
+    /// RMS norm of the feed-forward's output before it joins the stream (Gemma).
+    post_ffn_norm: Option<B::Vector>,
     w_gate: B::Matrix,
     w_up: B::Matrix,
     w_down: B::Matrix,
@@ -24,8 +30,10 @@ struct Layer<B: Backend> {
 /// A model's weights on a backend, plus its configuration. Immutable once loaded: per-run
 /// state lives in a [`Session`].
 ///
-/// One graph serves every supported family; they differ by data: RoPE pairing and factors
-/// (config), q/k/v biases (present or not), fused QKV and gate/up weights (split at load).
+/// One graph serves every supported family; they differ by data: RoPE pairing, bases and
+/// factors, sliding windows, the attention scale, the embedding scale and the activation
+/// (config), q/k/v biases, QK norms and post-norms (present or not), fused QKV and gate/up
+/// weights (split at load).
 pub struct Model<B: Backend> {
     /// Hyper-parameters.
     pub config: ModelConfig,
@@ -207,14 +215,25 @@ impl<B: Backend> Model<B> {
                     _ => return Err(EngineError::BadConfig(format!("{} did not split in two", n("ffn_up.weight")))),
                 }
             };
+            let qk_norm = if w.has(&n("attn_q_norm.weight")) {
+                Some([w.vector(&n("attn_q_norm.weight"), c.head_dim)?, w.vector(&n("attn_k_norm.weight"), c.head_dim)?])
+            } else {
+                None
+            };
+            let mut optional = |name: &str| if w.has(&n(name)) { w.vector(&n(name), d).map(Some) } else { Ok(None) };
+            let post_attn_norm = optional("post_attention_norm.weight")?;
+            let post_ffn_norm = optional("post_ffw_norm.weight")?;
             layers.push(Layer {
                 attn_norm: w.vector(&n("attn_norm.weight"), d)?,
                 wq,
                 wk,
                 wv,
                 bqkv,
+                qk_norm,
                 wo: w.matrix(&n("attn_output.weight"), q_dim, d)?,
+                post_attn_norm,
                 ffn_norm: w.vector(&n("ffn_norm.weight"), d)?,
+                post_ffn_norm,
                 w_gate,
                 w_up,
                 w_down: w.matrix(&n("ffn_down.weight"), ff, d)?,
@@ -318,20 +337,33 @@ impl<B: Backend> Model<B> {
         let b = &self.backend;
         let c = &self.config;
         let pos = session.pos;
-        let rope = Rope {
+        let global_rope = Rope {
             theta_scale: c.rope_theta_scale(),
             freq_factors: &self.rope_factors,
             mscale: c.rope_attn_factor,
+            freq_scale: c.rope_freq_scale,
             style: c.rope_style,
         };
-        let shape = AttnShape {
+        // Sliding-window layers turn with their own base and no scaling (Gemma 3).
+        let swa_rope = Rope { theta_scale: c.rope_theta_scale_swa(), freq_scale: 1.0, ..global_rope.clone() };
+        let global = AttnShape {
             n_head: c.n_head,
             n_head_kv: c.n_head_kv,
             head_dim: c.head_dim,
             scale_q_first: c.attn_scale_q_first,
+            scale: c.attn_scale,
+            window: 0,
         };
         let mut x = b.embed(&self.tok_embd, tokens)?;
+        if c.embd_scale != 1.0 {
+            b.scale(&mut x, c.embd_scale)?;
+        }
         for (i, l) in self.layers.iter().enumerate() {
+            let (rope, shape) = if c.is_swa_layer(i) {
+                (&swa_rope, AttnShape { window: c.n_swa, ..global })
+            } else {
+                (&global_rope, global)
+            };
             let h = b.rms_norm(&x, &l.attn_norm, c.rms_eps)?;
             let mut q = b.matmul(&h, &l.wq)?;
             let mut k = b.matmul(&h, &l.wk)?;
@@ -341,14 +373,30 @@ impl<B: Backend> Model<B> {
                 b.add_bias(&mut k, bk)?;
                 b.add_bias(&mut v, bv)?;
             }
-            b.rope(&mut q, c.n_head, c.head_dim, pos, &rope)?;
-            b.rope(&mut k, c.n_head_kv, c.head_dim, pos, &rope)?;
+            if let Some([qn, kn]) = &l.qk_norm {
+                q = b.rms_norm(&q, qn, c.rms_eps)?;
+                k = b.rms_norm(&k, kn, c.rms_eps)?;
+            }
+            b.rope(&mut q, c.n_head, c.head_dim, pos, rope)?;
+            b.rope(&mut k, c.n_head_kv, c.head_dim, pos, rope)?;
             let att = b.attention(&mut session.cache, KvSlot { layer: i, pos }, &q, &k, &v, shape)?;
-            b.add_assign(&mut x, &b.matmul(&att, &l.wo)?)?;
+            let mut o = b.matmul(&att, &l.wo)?;
+            if let Some(pn) = &l.post_attn_norm {
+                o = b.rms_norm(&o, pn, c.rms_eps)?;
+            }
+            b.add_assign(&mut x, &o)?;
 
             let h = b.rms_norm(&x, &l.ffn_norm, c.rms_eps)?;
-            let act = b.silu_mul(&b.matmul(&h, &l.w_gate)?, &b.matmul(&h, &l.w_up)?)?;
-            b.add_assign(&mut x, &b.matmul(&act, &l.w_down)?)?;
+            let (gate, up) = (b.matmul(&h, &l.w_gate)?, b.matmul(&h, &l.w_up)?);
+            let act = match c.ffn_act {
+                FfnAct::Silu => b.silu_mul(&gate, &up)?,
+                FfnAct::Gelu => b.gelu_mul(&gate, &up)?,
+            };
+            let mut f = b.matmul(&act, &l.w_down)?;
+            if let Some(pn) = &l.post_ffn_norm {
+                f = b.rms_norm(&f, pn, c.rms_eps)?;
+            }
+            b.add_assign(&mut x, &f)?;
         }
         session.pos += tokens.len();
         let last = b.last_rows(&x, n_out)?;

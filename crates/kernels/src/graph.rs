@@ -591,13 +591,17 @@ impl Recorder {
         out: &GpuTensor,
     ) -> Result<(), KernelError> {
         const OP: &str = "rms_norm";
-        if g.len() != x.cols || (out.rows, out.cols) != (x.rows, x.cols) || x.rows > 65_535 {
+        // A weight shorter than a row normalizes each group of its length apart (QK norms):
+        // the kernel sees rows of that length.
+        let n = g.len();
+        let rows = if n == 0 || !x.cols.is_multiple_of(n) { usize::MAX } else { x.rows * (x.cols / n) };
+        if rows > 65_535 || (out.rows, out.cols) != (x.rows, x.cols) {
             return Err(KernelError::Shape {
                 op: OP,
                 message: format!("[{}, {}] by {} values into [{}, {}]", x.rows, x.cols, g.len(), out.rows, out.cols),
             });
         }
-        let mut uniform = params(&[fits_u32(OP, "rows", x.rows)?, fits_u32(OP, "cols", x.cols)?]);
+        let mut uniform = params(&[fits_u32(OP, "rows", rows)?, fits_u32(OP, "cols", n)?]);
         uniform[8..12].copy_from_slice(&eps.to_le_bytes());
         let pipeline = ctx.pipeline(OP, shader(OP));
         self.dispatch(
@@ -606,7 +610,7 @@ impl Recorder {
             pipeline,
             vec![x.binding(), g.binding(), out.binding()],
             &uniform,
-            (x.rows.max(1) as u32, 1),
+            (rows.max(1) as u32, 1),
         );
         Ok(())
     }
@@ -657,6 +661,40 @@ impl Recorder {
         up: &GpuTensor,
         out: &GpuTensor,
     ) -> Result<(), KernelError> {
+        self.glu(ctx, false, gate, up, out)
+    }
+
+    /// `gelu(gate) * up` into `out`, GELU as ggml's CPU computes it (f16 in and out).
+    pub fn gelu_mul(
+        &mut self,
+        ctx: &GpuContext,
+        gate: &GpuTensor,
+        up: &GpuTensor,
+        out: &GpuTensor,
+    ) -> Result<(), KernelError> {
+        self.glu(ctx, true, gate, up, out)
+    }
+
+    /// `out = x * s`.
+    pub fn scale(&mut self, ctx: &GpuContext, x: &GpuTensor, s: f32, out: &GpuTensor) -> Result<(), KernelError> {
+        const OP: &str = "scale";
+        if out.len() != x.len() {
+            return Err(KernelError::Shape { op: OP, message: format!("{} values into {}", x.len(), out.len()) });
+        }
+        let uniform = params(&[fits_u32(OP, "len", x.len())?, s.to_bits()]);
+        let pipeline = ctx.pipeline(OP, shader(OP));
+        self.dispatch(ctx, OP, pipeline, vec![x.binding(), out.binding()], &uniform, grid(x.len().div_ceil(256)));
+        Ok(())
+    }
+
+    fn glu(
+        &mut self,
+        ctx: &GpuContext,
+        gelu: bool,
+        gate: &GpuTensor,
+        up: &GpuTensor,
+        out: &GpuTensor,
+    ) -> Result<(), KernelError> {
         const OP: &str = "silu_mul";
         if gate.len() != up.len() || out.len() != gate.len() {
             return Err(KernelError::Shape {
@@ -665,7 +703,11 @@ impl Recorder {
             });
         }
         let uniform = params(&[fits_u32(OP, "len", gate.len())?]);
-        let pipeline = ctx.pipeline(OP, shader(OP));
+        let pipeline = if gelu {
+            ctx.pipeline_variant(OP, "gelu", shader(OP), &[("ACT", 1.0)])
+        } else {
+            ctx.pipeline(OP, shader(OP))
+        };
         let bindings = vec![gate.binding(), up.binding(), out.binding()];
         self.dispatch(ctx, OP, pipeline, bindings, &uniform, grid(gate.len().div_ceil(256)));
         Ok(())
@@ -784,6 +826,7 @@ impl Recorder {
             fits_u32(OP, "head_dim", hd)?,
             fits_u32(OP, "pos0", s.pos0)?,
             s.scale.to_bits(),
+            fits_u32(OP, "window", s.window)?,
         ]);
         let whole = |b: &wgpu::Buffer| Binding::Buffer { buffer: b.clone(), offset: 0, size: b.size() };
         let bindings = vec![q.binding(), whole(cache.k()), whole(cache.v()), out.binding()];

@@ -172,6 +172,7 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("attention", include_str!("../wgsl/attention.wgsl")),
     ("kv_write", include_str!("../wgsl/kv_write.wgsl")),
     ("add", include_str!("../wgsl/add.wgsl")),
+    ("scale", include_str!("../wgsl/scale.wgsl")),
     ("argmax", include_str!("../wgsl/argmax.wgsl")),
 ];
 

@@ -37,6 +37,9 @@ const TOLERANCES: &[(&str, f32, f32)] = &[
     ("matvec_q8_0", 1e-4, 1e-4),
     ("rms_norm", 1e-4, 1e-4),
     ("silu_mul", 1e-4, 1e-4),
+    // The kernel rounds GELU's input and output to f16 as ggml does; the reference does not.
+    ("gelu_mul", 1e-3, 2e-3),
+    ("scale", 0.0, 0.0),
     ("rope", 1e-4, 1e-4),
     ("add", 0.0, 0.0),
     ("get_rows", 0.0, 0.0),
@@ -243,6 +246,21 @@ proptest! {
     }
 
     #[test]
+    fn gelu_mul_matches_reference(n in 1usize..5000, seed in any::<u64>()) {
+        // Past ±10 as well, where ggml's GELU leaves its table.
+        let (g, u) = (values(n, seed).iter().map(|v| v * 12.0).collect::<Vec<_>>(), values(n, seed ^ 4));
+        let gpu = elementwise::gelu_mul(&ctx(), &g, &u).expect("gpu");
+        close("gelu_mul", &gpu, &elementwise::gelu_mul_ref(&g, &u))?;
+    }
+
+    #[test]
+    fn scale_matches_reference(n in 1usize..5000, s in -30.0f32..30.0, seed in any::<u64>()) {
+        let x = values(n, seed);
+        let gpu = elementwise::scale(&ctx(), &x, s).expect("gpu");
+        close("scale", &gpu, &x.iter().map(|v| v * s).collect::<Vec<_>>())?;
+    }
+
+    #[test]
     fn add_matches_reference(n in 1usize..5000, seed in any::<u64>()) {
         let (a, b) = (values(n, seed), values(n, seed ^ 5));
         let gpu = elementwise::add(&ctx(), &a, &b).expect("gpu");
@@ -283,7 +301,7 @@ proptest! {
     #[test]
     fn attention_matches_reference(
         n_head_kv in 1usize..4, group in 1usize..4, head_dim in 1usize..160, wide in any::<bool>(),
-        pos0 in 0usize..150, n_q in 1usize..5, spare in 0usize..3, seed in any::<u64>()
+        pos0 in 0usize..150, n_q in 1usize..5, spare in 0usize..3, window in 0usize..40, seed in any::<u64>()
     ) {
         let head_dim = if wide { 256 } else { head_dim };
         let (c, n_head, n_ctx) = (ctx(), n_head_kv * group, pos0 + n_q + spare);
@@ -300,7 +318,9 @@ proptest! {
         close("kv_write", &v_gpu, &v_ref)?;
 
         let q: Vec<f32> = values(n_q * n_head * head_dim, seed ^ 7).iter().map(|v| v * 3.0).collect();
-        let s = AttentionShape { n_q, n_head, pos0, scale: 1.0 / (head_dim as f32).sqrt() };
+        // A sliding window in some cases (0: none), shorter and longer than the past.
+        let window = if window < 20 { 0 } else { window - 19 };
+        let s = AttentionShape { n_q, n_head, pos0, scale: 1.0 / (head_dim as f32).sqrt(), window };
         let gpu = attention::attention(&c, &q, &cache, s).expect("gpu");
         close("attention", &gpu, &attention::attention_ref(&q, &k_ref, &v_ref, n_head_kv, head_dim, s))?;
     }
@@ -337,9 +357,9 @@ fn bad_shapes_are_errors() {
     let cache = KvCache::new(&c, 4, 2, 8).expect("cache");
     assert!(cache.write(&c, 4, &[0.0; 16], &[0.0; 16]).is_err(), "past the end of the cache");
     assert!(cache.write(&c, 0, &[0.0; 15], &[0.0; 15]).is_err(), "not whole rows");
-    let s = AttentionShape { n_q: 1, n_head: 3, pos0: 0, scale: 1.0 };
+    let s = AttentionShape { n_q: 1, n_head: 3, pos0: 0, scale: 1.0, window: 0 };
     assert!(attention::attention(&c, &[0.0; 24], &cache, s).is_err(), "3 heads over 2 kv heads");
-    let s = AttentionShape { n_q: 2, n_head: 2, pos0: 3, scale: 1.0 };
+    let s = AttentionShape { n_q: 2, n_head: 2, pos0: 3, scale: 1.0, window: 0 };
     assert!(attention::attention(&c, &[0.0; 32], &cache, s).is_err(), "positions past the cache");
 }
 

@@ -108,7 +108,7 @@ fn per_op(c: &GpuContext, m: &Model, cache: &KvCache, ids: &[u32], pos: usize) -
     let r = elementwise::add(c, &x, &down).expect("add");
     let q = elementwise::rope(c, &r, &rope_table(n, pos), rope_shape(n)).expect("rope");
     cache.write(c, pos, &q, &r).expect("kv write");
-    let s = AttentionShape { n_q: n, n_head: HEADS, pos0: pos, scale: 0.25 };
+    let s = AttentionShape { n_q: n, n_head: HEADS, pos0: pos, scale: 0.25, window: 0 };
     let att = attention::attention(c, &q, cache, s).expect("attention");
     let last = &att[(n - 1) * D..];
     matvec::matvec(c, WeightType::Q4_0, &m.table, last, VOCAB, D).expect("logits")
@@ -137,7 +137,7 @@ fn chained(
     rec.add(c, &x, &down, &r).expect("add");
     rec.rope(c, &r, &rope_table(n, pos), rope_shape(n), &q).expect("rope");
     rec.kv_write(c, cache, pos, &q, &r).expect("kv write");
-    let s = AttentionShape { n_q: n, n_head: HEADS, pos0: pos, scale: 0.25 };
+    let s = AttentionShape { n_q: n, n_head: HEADS, pos0: pos, scale: 0.25, window: 0 };
     rec.attention(c, &q, cache, s, &att).expect("attention");
     rec.copy_rows(&att, n - 1, &last, 0, 1).expect("last row");
     rec.linear(c, &w[0], &last, &logits).expect("logits");
@@ -272,4 +272,28 @@ fn weights_written_in_odd_pieces_equal_one_upload() {
     short.write(&c, &bytes[..100]).expect("write");
     let e = short.finish().expect_err("a matrix missing bytes is refused").to_string();
     assert!(e.contains("100 bytes"), "{e}");
+}
+
+#[test]
+fn grouped_rms_norm_gelu_and_scale_on_the_recorder() {
+    let c = ctx();
+    let mut rec = Recorder::new();
+    // Three rows of four heads of 16: a norm weight of 16 normalizes each head apart, as the
+    // one-shot op does over rows of 16.
+    let (rows, heads, hd) = (3, 4, 16);
+    let xv = values(rows * heads * hd, 21);
+    let gv = values(hd, 22);
+    let x = GpuTensor::upload(&c, &xv, rows, heads * hd).expect("x");
+    let g = GpuTensor::upload(&c, &gv, 1, hd).expect("g");
+    let out = GpuTensor::zeros(&c, rows, heads * hd).expect("out");
+    rec.rms_norm(&c, &x, &g, 1e-6, &out).expect("grouped rms_norm");
+    let want = rms_norm::rms_norm(&c, &xv, &gv, rows * heads, hd, 1e-6).expect("per head");
+    assert_eq!(rec.read(&c, &out).expect("read"), want);
+    let odd = GpuTensor::upload(&c, &values(5, 23), 1, 5).expect("odd");
+    assert!(rec.rms_norm(&c, &x, &odd, 1e-6, &out).is_err(), "5 does not divide 64");
+
+    rec.gelu_mul(&c, &x, &x, &out).expect("gelu");
+    assert_eq!(rec.read(&c, &out).expect("read"), elementwise::gelu_mul(&c, &xv, &xv).expect("gelu"));
+    rec.scale(&c, &x, 25.3, &out).expect("scale");
+    assert_eq!(rec.read(&c, &out).expect("read"), xv.iter().map(|v| v * 25.3).collect::<Vec<_>>());
 }

@@ -1,5 +1,5 @@
 //! Every shader the crate compiles parses and validates with naga, for every value of its
-//! `WTYPE` override where it has one, and every `.wgsl` file is part of some shader.
+//! `WTYPE` and `ACT` overrides where it has them, and every `.wgsl` file is part of some shader.
 
 const WEIGHT_TYPE_IDS: [u32; 7] = [0, 1, 2, 8, 12, 13, 14];
 
@@ -8,14 +8,18 @@ fn validate(name: &str, src: &str) {
     let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
         .validate(&module)
         .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-    if module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some("WTYPE")) {
-        for id in WEIGHT_TYPE_IDS {
-            let constants = [("WTYPE".to_string(), f64::from(id))].into_iter().collect();
+    // Every value of each override the crate sets: weight types, the gated activation.
+    for (key, ids) in [("WTYPE", &WEIGHT_TYPE_IDS[..]), ("ACT", &[0, 1][..])] {
+        if !module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some(key)) {
+            continue;
+        }
+        for &id in ids {
+            let constants = [(key.to_string(), f64::from(id))].into_iter().collect();
             let (resolved, _) = naga::back::pipeline_constants::process_overrides(&module, &info, None, &constants)
-                .unwrap_or_else(|e| panic!("{name} with WTYPE = {id}: {e:?}"));
+                .unwrap_or_else(|e| panic!("{name} with {key} = {id}: {e:?}"));
             naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
                 .validate(&resolved)
-                .unwrap_or_else(|e| panic!("{name} with WTYPE = {id}: {e:?}"));
+                .unwrap_or_else(|e| panic!("{name} with {key} = {id}: {e:?}"));
         }
     }
 }

@@ -1,5 +1,6 @@
 // Causal grouped-query attention over an f32 KV cache, for n_q query rows at positions
-// pos0 .. pos0 + n_q: query row i attends to cache positions 0..=pos0 + i. q and out are
+// pos0 .. pos0 + n_q: query row i attends to cache positions 0..=pos0 + i, or with a sliding
+// window w > 0 to the last w of them only. q and out are
 // [n_q][n_head][head_dim]; the caches are [n_ctx][n_head_kv][head_dim]; query head h reads
 // kv head h / (n_head / n_head_kv). One workgroup per (query row, head), rows past 65535
 // wrapping onto the y dimension. The 64 lanes walk the positions 64 at a time with an
@@ -14,7 +15,7 @@ struct Params {
     head_dim: u32,
     pos0: u32,
     scale: f32,
-    _pad0: u32,
+    window: u32,
     _pad1: u32,
 }
 
@@ -54,7 +55,11 @@ fn main(
     var m = LOWEST;
     var l = 0.0;
     var acc = vec4<f32>(0.0);
-    for (var c0 = 0u; c0 <= last; c0 += LANES) {
+    var first = 0u;
+    if (p.window > 0u && last + 1u > p.window) {
+        first = last + 1u - p.window;
+    }
+    for (var c0 = first; c0 <= last; c0 += LANES) {
         let j = c0 + t;
         var s = LOWEST;
         if (j <= last) {

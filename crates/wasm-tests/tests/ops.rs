@@ -203,7 +203,7 @@ async fn attention_over_the_gpu_cache_matches_its_reference() {
         rec.kv_write(&ctx, &cache, 0, &upload(&ctx, &k, pos0 + n_q, row), &upload(&ctx, &v, pos0 + n_q, row))
             .expect("kv");
         let q = rng.values(n_q * n_head * head_dim);
-        let s = AttentionShape { n_q, n_head, pos0, scale: 1.0 / (head_dim as f32).sqrt() };
+        let s = AttentionShape { n_q, n_head, pos0, scale: 1.0 / (head_dim as f32).sqrt(), window: 0 };
         let out = GpuTensor::zeros(&ctx, n_q, n_head * head_dim).expect("out");
         rec.attention(&ctx, &upload(&ctx, &q, n_q, n_head * head_dim), &cache, s, &out).expect("attention");
         let got = read(&ctx, &mut rec, &out).await;

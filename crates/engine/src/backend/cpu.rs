@@ -213,13 +213,14 @@ impl Backend for CpuBackend {
     }
 
     fn rms_norm(&self, x: &CpuTensor, w: &Vec<f32>, eps: f32) -> Result<CpuTensor> {
-        if w.len() != x.cols {
+        let n = w.len();
+        if n == 0 || !x.cols.is_multiple_of(n) {
             return Err(err(format!("rms_norm weight of {} over rows of {}", w.len(), x.cols)));
         }
         let mut out = CpuTensor::zeros(x.rows, x.cols);
-        for (src, dst) in x.data.chunks_exact(x.cols).zip(out.data.chunks_exact_mut(x.cols)) {
+        for (src, dst) in x.data.chunks_exact(n).zip(out.data.chunks_exact_mut(n)) {
             // ggml sums squares in double precision.
-            let ss = src.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / x.cols as f64;
+            let ss = src.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / n as f64;
             let scale = 1.0 / (ss as f32 + eps).sqrt();
             for ((d, s), g) in dst.iter_mut().zip(src).zip(w) {
                 *d = g * (s * scale);
@@ -238,12 +239,7 @@ impl Backend for CpuBackend {
         }
         let mut table = vec![(0.0f32, 0.0f32); half];
         for (r, row) in x.data.chunks_exact_mut(x.cols).enumerate() {
-            let mut theta = (pos + r) as f32;
-            for (slot, ff) in table.iter_mut().zip(rope.freq_factors) {
-                let (sin, cos) = (theta / ff).sin_cos();
-                *slot = (sin * rope.mscale, cos * rope.mscale);
-                theta *= rope.theta_scale;
-            }
+            rope.sin_cos(pos + r, &mut table);
             for head in row.chunks_exact_mut(head_dim) {
                 for (i, &(sin, cos)) in table.iter().enumerate() {
                     let (a, b) = match rope.style {
@@ -269,7 +265,7 @@ impl Backend for CpuBackend {
         shape: AttnShape,
     ) -> Result<CpuTensor> {
         let KvSlot { layer, pos } = slot;
-        let AttnShape { n_head, n_head_kv, head_dim, scale_q_first } = shape;
+        let AttnShape { n_head, n_head_kv, head_dim, scale_q_first, scale, window: _ } = shape;
         let kv_dim = cache.kv_dim;
         if q.cols != n_head * head_dim || k.cols != kv_dim || v.cols != kv_dim || n_head_kv * head_dim != kv_dim {
             return Err(err("attention shapes disagree with the cache".to_string()));
@@ -299,7 +295,6 @@ impl Backend for CpuBackend {
         // Like ggml's f16 attention path: q and the probabilities are rounded to f16 before
         // they meet the f16 cache; products accumulate in f32.
         let group = n_head / n_head_kv;
-        let scale = 1.0 / (head_dim as f32).sqrt();
         let (q_scale, score_scale) = if scale_q_first { (scale, 1.0) } else { (1.0, scale) };
         let mut out = CpuTensor::zeros(n_tok, q.cols);
         let mut scores = vec![0.0f32; pos + n_tok];
@@ -307,19 +302,21 @@ impl Backend for CpuBackend {
         let mut row = vec![0.0f32; head_dim];
         for t in 0..n_tok {
             let n_past = pos + t + 1;
+            // Positions before the window are masked: they take no part in the softmax.
+            let first = shape.first_visible(pos + t);
             let q_row = q.row(t);
             for h in 0..n_head {
                 let kv_off = (h / group) * head_dim;
                 for (d, s) in qh.iter_mut().zip(&q_row[h * head_dim..(h + 1) * head_dim]) {
                     *d = round_f16(*s * q_scale);
                 }
-                for (j, s) in scores[..n_past].iter_mut().enumerate() {
+                for (j, s) in scores[..n_past].iter_mut().enumerate().skip(first) {
                     let kh = &keys[j * kv_dim + kv_off..j * kv_dim + kv_off + head_dim];
                     *s = dot(&qh, kh) * score_scale;
                 }
-                softmax(&mut scores[..n_past]);
+                softmax(&mut scores[first..n_past]);
                 row.fill(0.0);
-                for (j, &p) in scores[..n_past].iter().enumerate() {
+                for (j, &p) in scores[..n_past].iter().enumerate().skip(first) {
                     let p = round_f16(p);
                     let vh = &values[j * kv_dim + kv_off..j * kv_dim + kv_off + head_dim];
                     for (d, x) in row.iter_mut().zip(vh) {
@@ -338,6 +335,19 @@ impl Backend for CpuBackend {
         }
         let data = gate.data.iter().zip(&up.data).map(|(g, u)| g / (1.0 + exp(-g)) * u).collect();
         Ok(CpuTensor { data, rows: gate.rows, cols: gate.cols })
+    }
+
+    fn gelu_mul(&self, gate: &CpuTensor, up: &CpuTensor) -> Result<CpuTensor> {
+        if gate.data.len() != up.data.len() {
+            return Err(err("gelu_mul of tensors of different sizes".to_string()));
+        }
+        let data = gate.data.iter().zip(&up.data).map(|(&g, u)| gelu_ggml(g) * u).collect();
+        Ok(CpuTensor { data, rows: gate.rows, cols: gate.cols })
+    }
+
+    fn scale(&self, x: &mut CpuTensor, s: f32) -> Result<()> {
+        x.data.iter_mut().for_each(|v| *v *= s);
+        Ok(())
     }
 
     fn add_assign(&self, a: &mut CpuTensor, b: &CpuTensor) -> Result<()> {
@@ -368,6 +378,31 @@ impl Backend for CpuBackend {
     fn read_row(&self, x: &CpuTensor) -> Result<Vec<f32>> {
         Ok(x.data.clone())
     }
+}
+
+/// GELU with the tanh approximation, in f32, as ggml writes it (`ggml_gelu_f32`; the compiler
+/// fuses `A·x·x + 1` into one multiply-add).
+fn gelu_f32(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    const GELU_COEF_A: f32 = 0.044_715;
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (GELU_COEF_A * x).mul_add(x, 1.0)).tanh())
+}
+
+/// GELU as ggml's CPU backend computes it in f32 graphs: 0 below -10, the identity above 10,
+/// and in between a table of every f16 input (`gelu_f32` rounded to f16) read at the input
+/// rounded to f16. Matching it keeps greedy texts equal to llama.cpp's on F32 Gemma files.
+pub fn gelu_ggml(x: f32) -> f32 {
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    if x <= -10.0 {
+        return 0.0;
+    }
+    if x >= 10.0 {
+        return x;
+    }
+    let table = TABLE
+        .get_or_init(|| (0..=u16::MAX).map(|bits| round_f16(gelu_f32(half::f16::from_bits(bits).to_f32()))).collect());
+    let bits = half::f16::from_f32(x).to_bits();
+    table[usize::from(bits)]
 }
 
 /// `x` rounded to the nearest f16 value (ties to even), as f32: `f16::from_f32(x).to_f32()`

@@ -26,9 +26,21 @@ pub struct AttnShape {
     pub n_head_kv: usize,
     /// Width of each head.
     pub head_dim: usize,
-    /// Scale q by `1/sqrt(head_dim)` before it meets the keys, rather than the scores after
-    /// (Phi-3 in llama.cpp; it changes how q rounds to f16).
+    /// Scale q by [`Self::scale`] before it meets the keys, rather than the scores after
+    /// (Phi-3 and Gemma in llama.cpp; it changes how q rounds to f16).
     pub scale_q_first: bool,
+    /// The attention scale (`1/sqrt(head_dim)` for most families).
+    pub scale: f32,
+    /// Sliding window: a query at position `p` sees positions `p - window + 1 ..= p` only.
+    /// 0: the whole past.
+    pub window: usize,
+}
+
+impl AttnShape {
+    /// The first cache position a query at position `p` attends to.
+    pub fn first_visible(&self, p: usize) -> usize {
+        if self.window == 0 { 0 } else { (p + 1).saturating_sub(self.window) }
+    }
 }
 
 /// Where new keys and values go in the cache.
@@ -41,7 +53,8 @@ pub struct KvSlot {
 }
 
 /// Rotary position embedding parameters, in ggml's terms: pair `i` of a row at position `p`
-/// turns by `p * theta_scale^i / freq_factors[i]` (the power taken by repeated products).
+/// turns by `freq_scale * (p * theta_scale^i / freq_factors[i])` (the power taken by repeated
+/// products).
 #[derive(Clone, Debug)]
 pub struct Rope<'a> {
     /// Ratio between successive pair frequencies (`base^(-2/n_rot)`).
@@ -50,8 +63,23 @@ pub struct Rope<'a> {
     pub freq_factors: &'a [f32],
     /// Scale of sin and cos (1 unless LongRoPE).
     pub mscale: f32,
+    /// Factor of the angles (linear RoPE scaling: `1 / factor`; 1 otherwise).
+    pub freq_scale: f32,
     /// How pairs are formed.
     pub style: RopeStyle,
+}
+
+impl Rope<'_> {
+    /// `(sin, cos)` of every pair of a row at position `p`, scaled by `mscale`, into `out`
+    /// (`freq_factors.len()` of them): the one place both backends compute their angles.
+    pub fn sin_cos(&self, p: usize, out: &mut [(f32, f32)]) {
+        let mut theta = p as f32;
+        for (slot, ff) in out.iter_mut().zip(self.freq_factors) {
+            let (sin, cos) = (self.freq_scale * (theta / ff)).sin_cos();
+            *slot = (sin * self.mscale, cos * self.mscale);
+            theta *= self.theta_scale;
+        }
+    }
 }
 
 /// A weight matrix being uploaded piece by piece ([`Backend::begin_matrix`]).
@@ -158,7 +186,8 @@ pub trait Backend {
     fn embed(&self, table: &Self::Matrix, tokens: &[u32]) -> Result<Self::Tensor>;
     /// `x · Wᵀ`: `[rows, in]` → `[rows, out]`.
     fn matmul(&self, x: &Self::Tensor, w: &Self::Matrix) -> Result<Self::Tensor>;
-    /// Row-wise RMSNorm times a weight vector.
+    /// RMSNorm times a weight vector, over each group of `w`'s length in a row: the whole row
+    /// when `w` is as long as a row, each head when it is as long as a head (QK norms).
     fn rms_norm(&self, x: &Self::Tensor, w: &Self::Vector, eps: f32) -> Result<Self::Tensor>;
     /// Rotates each head of each row; row `i` is at position `pos + i`.
     fn rope(&self, x: &mut Self::Tensor, n_head: usize, head_dim: usize, pos: usize, rope: &Rope<'_>) -> Result<()>;
@@ -174,6 +203,11 @@ pub trait Backend {
     ) -> Result<Self::Tensor>;
     /// `silu(gate) * up`, element-wise.
     fn silu_mul(&self, gate: &Self::Tensor, up: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `gelu(gate) * up`, element-wise, GELU's tanh approximation as ggml's CPU computes it
+    /// (through an f16 table: see [`cpu::gelu_ggml`]).
+    fn gelu_mul(&self, gate: &Self::Tensor, up: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `x *= s`, element-wise.
+    fn scale(&self, x: &mut Self::Tensor, s: f32) -> Result<()>;
     /// `a += b`, element-wise.
     fn add_assign(&self, a: &mut Self::Tensor, b: &Self::Tensor) -> Result<()>;
     /// Adds a bias vector to every row.

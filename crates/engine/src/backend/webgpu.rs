@@ -326,13 +326,10 @@ impl Backend for WebGpuBackend {
         // The same table as the CPU backend's, computed the same way on the CPU (WGSL's sin and
         // cos are too coarse for angles of thousands of radians).
         let mut table = Vec::with_capacity(x.t.rows * half * 2);
+        let mut row = vec![(0.0, 0.0); half];
         for r in 0..x.t.rows {
-            let mut theta = (pos + r) as f32;
-            for ff in rope.freq_factors {
-                let (sin, cos) = (theta / ff).sin_cos();
-                table.extend([cos * rope.mscale, sin * rope.mscale]);
-                theta *= rope.theta_scale;
-            }
+            rope.sin_cos(pos + r, &mut row);
+            table.extend(row.iter().flat_map(|&(sin, cos)| [cos, sin]));
         }
         let shape =
             RopeShape { rows: x.t.rows, n_head, head_dim, n_rot: half * 2, neox: rope.style == RopeStyle::NeoX };
@@ -351,7 +348,7 @@ impl Backend for WebGpuBackend {
         v: &WebGpuTensor,
         shape: AttnShape,
     ) -> Result<WebGpuTensor> {
-        let AttnShape { n_head, n_head_kv, head_dim, scale_q_first: _ } = shape;
+        let AttnShape { n_head, n_head_kv, head_dim, scale_q_first: _, scale, window } = shape;
         let layer = cache.layers.get(slot.layer).ok_or_else(|| err(format!("no cache for layer {}", slot.layer)))?;
         if n_head_kv * head_dim != layer.row_len() {
             return Err(err("attention shapes disagree with the cache"));
@@ -360,7 +357,7 @@ impl Backend for WebGpuBackend {
         let view = layer.with_heads(n_head_kv, head_dim).map_err(err)?;
         let out = self.alloc(q.t.rows, q.t.cols)?;
         // In f32 it makes no difference whether q or the scores take the scale.
-        let s = AttentionShape { n_q: q.t.rows, n_head, pos0: slot.pos, scale: 1.0 / (head_dim as f32).sqrt() };
+        let s = AttentionShape { n_q: q.t.rows, n_head, pos0: slot.pos, scale, window };
         self.record(|r, c| {
             r.kv_write(c, &view, slot.pos, &k.t, &v.t)?;
             r.attention(c, &q.t, &view, s, &out.t)
@@ -372,6 +369,19 @@ impl Backend for WebGpuBackend {
         let out = self.alloc(gate.t.rows, gate.t.cols)?;
         self.record(|r, c| r.silu_mul(c, &gate.t, &up.t, &out.t))?;
         Ok(out)
+    }
+
+    fn gelu_mul(&self, gate: &WebGpuTensor, up: &WebGpuTensor) -> Result<WebGpuTensor> {
+        let out = self.alloc(gate.t.rows, gate.t.cols)?;
+        self.record(|r, c| r.gelu_mul(c, &gate.t, &up.t, &out.t))?;
+        Ok(out)
+    }
+
+    fn scale(&self, x: &mut WebGpuTensor, s: f32) -> Result<()> {
+        let out = self.alloc(x.t.rows, x.t.cols)?;
+        self.record(|r, c| r.scale(c, &x.t, s, &out.t))?;
+        *x = out;
+        Ok(())
     }
 
     fn add_assign(&self, a: &mut WebGpuTensor, b: &WebGpuTensor) -> Result<()> {

@@ -130,6 +130,16 @@ pub struct AttentionShape {
     pub pos0: usize,
     /// Score scale, usually `1 / sqrt(head_dim)`.
     pub scale: f32,
+    /// Sliding window: row `i` sees only the last `window` positions up to `pos0 + i`
+    /// (0: all of them).
+    pub window: usize,
+}
+
+impl AttentionShape {
+    /// The first position query row `i` attends to.
+    pub fn first_visible(&self, i: usize) -> usize {
+        if self.window == 0 { 0 } else { (self.pos0 + i + 1).saturating_sub(self.window) }
+    }
 }
 
 /// Causal attention of `q` (`[n_q][n_head][head_dim]`) over `cache`: row `i` attends to
@@ -162,7 +172,7 @@ pub fn attention(ctx: &GpuContext, q: &[f32], cache: &KvCache, s: AttentionShape
         fits_u32(OP, "head_dim", hd)?,
         fits_u32(OP, "pos0", s.pos0)?,
         s.scale.to_bits(),
-        0,
+        fits_u32(OP, "window", s.window)?,
         0,
     ]);
     run(ctx, OP, shader(OP), &[&qb, &cache.k, &cache.v], q.len(), &uniform, grid(s.n_q * s.n_head))
@@ -184,7 +194,8 @@ pub fn attention_ref(
         for h in 0..s.n_head {
             let qh = &q[(i * s.n_head + h) * head_dim..][..head_dim];
             let kvh = h / group;
-            let scores: Vec<f32> = (0..=s.pos0 + i)
+            let first = s.first_visible(i);
+            let scores: Vec<f32> = (first..=s.pos0 + i)
                 .map(|j| {
                     qh.iter().zip(&k_cache[j * row + kvh * head_dim..][..head_dim]).map(|(a, b)| a * b).sum::<f32>()
                         * s.scale
@@ -194,7 +205,7 @@ pub fn attention_ref(
             let e: Vec<f32> = scores.iter().map(|v| (v - mx).exp()).collect();
             let sum: f32 = e.iter().sum();
             let o = &mut out[(i * s.n_head + h) * head_dim..][..head_dim];
-            for (j, p) in e.iter().enumerate() {
+            for (j, p) in (first..).zip(&e) {
                 for (d, od) in o.iter_mut().enumerate() {
                     *od += p / sum * v_cache[j * row + kvh * head_dim + d];
                 }

@@ -1,7 +1,7 @@
-//! Element-wise ops: SwiGLU's `silu(gate) * up`, residual `a + b`, and RoPE from a
-//! CPU-computed cos/sin table.
+//! Element-wise ops: SwiGLU's `silu(gate) * up`, GeGLU's `gelu(gate) * up`, residual
+//! `a + b`, a scale, and RoPE from a CPU-computed cos/sin table.
 
-use super::{fits_u32, grid, params, run, storage};
+use super::{fits_u32, grid, params, run, run_with, storage};
 use crate::{GpuContext, KernelError, shader};
 
 const SILU: &str = "silu_mul";
@@ -21,6 +21,31 @@ pub fn silu_mul(ctx: &GpuContext, gate: &[f32], up: &[f32]) -> Result<Vec<f32>, 
 /// The scalar reference.
 pub fn silu_mul_ref(gate: &[f32], up: &[f32]) -> Vec<f32> {
     gate.iter().zip(up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect()
+}
+
+/// `gelu(gate) * up` on the GPU (GELU's tanh approximation, f16 in and out as ggml's CPU).
+pub fn gelu_mul(ctx: &GpuContext, gate: &[f32], up: &[f32]) -> Result<Vec<f32>, KernelError> {
+    if gate.len() != up.len() {
+        return Err(KernelError::Shape { op: SILU, message: format!("gate {} vs up {}", gate.len(), up.len()) });
+    }
+    let (g, u) = (storage(ctx, SILU, gate)?, storage(ctx, SILU, up)?);
+    let params = (gate.len() as u32).to_le_bytes();
+    let pipeline = ctx.pipeline_variant(SILU, "gelu", shader(SILU), &[("ACT", 1.0)]);
+    run_with(ctx, SILU, &pipeline, &[&g, &u], gate.len(), &params, grid(gate.len().div_ceil(256)))
+}
+
+/// The scalar reference, in plain f32 (the kernel's f16 rounding stays within the tolerance).
+pub fn gelu_mul_ref(gate: &[f32], up: &[f32]) -> Vec<f32> {
+    let gelu = |x: f32| 0.5 * x * (1.0 + (0.797_884_6 * x * (1.0 + 0.044_715 * x * x)).tanh());
+    gate.iter().zip(up).map(|(&g, u)| gelu(g) * u).collect()
+}
+
+/// `x * s` on the GPU.
+pub fn scale(ctx: &GpuContext, x: &[f32], s: f32) -> Result<Vec<f32>, KernelError> {
+    const OP: &str = "scale";
+    let xb = storage(ctx, OP, x)?;
+    let uniform = params(&[fits_u32(OP, "len", x.len())?, s.to_bits()]);
+    run(ctx, OP, shader(OP), &[&xb], x.len(), &uniform, grid(x.len().div_ceil(256)))
 }
 
 /// `a + b` on the GPU.
