@@ -32,6 +32,12 @@ impl SynthShape {
         Self { n_embd: 256, n_layer: 2, n_head: 8, n_head_kv: 2, n_ff: 512, n_ctx: 512 }
     }
 
+    /// [`Self::test`] with six layers: Gemma 3's pattern of five sliding-window layers and one
+    /// global layer, whole.
+    pub fn test6() -> Self {
+        Self { n_layer: 6, ..Self::test() }
+    }
+
     /// The shape of SmolLM2-135M (with a 32000-token vocabulary from the caller).
     pub fn smol135() -> Self {
         Self { n_embd: 576, n_layer: 30, n_head: 9, n_head_kv: 3, n_ff: 1536, n_ctx: 2048 }
@@ -47,15 +53,16 @@ impl SynthShape {
         Self { n_embd: 4096, n_layer: 32, n_head: 32, n_head_kv: 32, n_ff: 11008, n_ctx: 4096 }
     }
 
-    /// `test`, `smol135`, `tiny1b` or `llama7b`.
+    /// `test`, `test6`, `smol135`, `tiny1b` or `llama7b`.
     pub fn named(name: &str) -> Result<Self> {
         match name {
             "test" => Ok(Self::test()),
+            "test6" => Ok(Self::test6()),
             "smol135" => Ok(Self::smol135()),
             "tiny1b" => Ok(Self::tiny1b()),
             "llama7b" => Ok(Self::llama7b()),
             _ => Err(EngineError::BadConfig(format!(
-                "unknown synthetic shape {name:?} (test, smol135, tiny1b, llama7b)"
+                "unknown synthetic shape {name:?} (test, test6, smol135, tiny1b, llama7b)"
             ))),
         }
     }
@@ -120,7 +127,16 @@ impl SynthQuant {
     }
 }
 
-/// Writes a synthetic model of architecture `arch` (`llama`, `qwen2`, `phi3`) with the
+/// Sliding window of synthetic Gemma 3 models: shorter than a test's prompt and answer, so the
+/// window layers really forget.
+pub const SYNTH_GEMMA3_WINDOW: usize = 16;
+
+/// Head width of synthetic Qwen 3 and Gemma 3 models: q is twice as wide as the stream in the
+/// test shapes, as in the real models (Qwen3-0.6B: 16 x 128 over 1024; Gemma 3 270M: 4 x 256
+/// over 640).
+pub const SYNTH_WIDE_HEAD: usize = 64;
+
+/// Writes a synthetic model of architecture `arch` (`llama`, `qwen2`, `qwen3`, `phi3`, `gemma3`) with the
 /// tokenizer of `vocab` (the `tokenizer.*` metadata of a real GGUF). Same inputs, same bytes,
 /// whatever the number of threads: large matrices are drawn and quantized on every core
 /// ([`Draws`]): a 7B Q4_0 (3.8 GB) took 66 s on two busy cores.
@@ -133,8 +149,10 @@ pub fn synth_gguf(arch: &str, shape: &SynthShape, quant: SynthQuant, vocab: &Met
         )));
     }
     let n_vocab = vocab.array("tokenizer.ggml.tokens")?.len();
-    let head_dim = s.n_embd / s.n_head;
-    let kv = s.n_head_kv * head_dim;
+    // Qwen 3 and Gemma 3 give their heads a width of their own.
+    let wide_heads = matches!(arch, "qwen3" | "gemma3");
+    let head_dim = if wide_heads { SYNTH_WIDE_HEAD } else { s.n_embd / s.n_head };
+    let (q_dim, kv) = (s.n_head * head_dim, s.n_head_kv * head_dim);
     let mut w = GgufWriter::new();
     let mut rng = Draws { seed, drawn: 0 };
     let key = |k: &str| format!("{arch}.{k}");
@@ -146,11 +164,18 @@ pub fn synth_gguf(arch: &str, shape: &SynthShape, quant: SynthQuant, vocab: &Met
         .meta(key("block_count"), Value::U32(s.n_layer as u32))
         .meta(key("attention.head_count"), Value::U32(s.n_head as u32))
         .meta(key("attention.head_count_kv"), Value::U32(s.n_head_kv as u32))
-        .meta(key("attention.layer_norm_rms_epsilon"), Value::F32(1e-5))
+        .meta(key("attention.layer_norm_rms_epsilon"), Value::F32(if arch == "gemma3" { 1e-6 } else { 1e-5 }))
         .meta(key("rope.dimension_count"), Value::U32(head_dim as u32));
+    if wide_heads {
+        w.meta(key("attention.key_length"), Value::U32(head_dim as u32))
+            .meta(key("attention.value_length"), Value::U32(head_dim as u32));
+    }
+    if arch == "gemma3" {
+        w.meta(key("attention.sliding_window"), Value::U32(SYNTH_GEMMA3_WINDOW as u32));
+    }
     let (rope_base, rope_factors) = match arch {
         "llama" => (500_000.0, Some("rope_freqs.weight")),
-        "qwen2" => (1_000_000.0, None),
+        "qwen2" | "qwen3" | "gemma3" => (1_000_000.0, None),
         "phi3" => (10_000.0, Some("rope_factors_short.weight")),
         other => {
             return Err(EngineError::UnknownArchitecture {
@@ -187,7 +212,7 @@ pub fn synth_gguf(arch: &str, shape: &SynthShape, quant: SynthQuant, vocab: &Met
         if arch == "phi3" {
             matrix(&mut w, &mut rng, n("attn_qkv.weight"), s.n_embd, s.n_embd + 2 * kv)?;
         } else {
-            matrix(&mut w, &mut rng, n("attn_q.weight"), s.n_embd, s.n_embd)?;
+            matrix(&mut w, &mut rng, n("attn_q.weight"), s.n_embd, q_dim)?;
             matrix(&mut w, &mut rng, n("attn_k.weight"), s.n_embd, kv)?;
             matrix(&mut w, &mut rng, n("attn_v.weight"), s.n_embd, kv)?;
         }
@@ -196,7 +221,14 @@ pub fn synth_gguf(arch: &str, shape: &SynthShape, quant: SynthQuant, vocab: &Met
             vector(&mut w, &mut rng, n("attn_k.bias"), kv, 0.0, 0.5);
             vector(&mut w, &mut rng, n("attn_v.bias"), kv, 0.0, 0.5);
         }
-        matrix(&mut w, &mut rng, n("attn_output.weight"), s.n_embd, s.n_embd)?;
+        if wide_heads {
+            vector(&mut w, &mut rng, n("attn_q_norm.weight"), head_dim, 1.0, 0.2);
+            vector(&mut w, &mut rng, n("attn_k_norm.weight"), head_dim, 1.0, 0.2);
+        }
+        matrix(&mut w, &mut rng, n("attn_output.weight"), q_dim, s.n_embd)?;
+        if arch == "gemma3" {
+            vector(&mut w, &mut rng, n("post_attention_norm.weight"), s.n_embd, 1.0, 0.2);
+        }
         vector(&mut w, &mut rng, n("ffn_norm.weight"), s.n_embd, 1.0, 0.2);
         if arch == "phi3" {
             matrix(&mut w, &mut rng, n("ffn_up.weight"), s.n_embd, 2 * s.n_ff)?;
@@ -205,10 +237,14 @@ pub fn synth_gguf(arch: &str, shape: &SynthShape, quant: SynthQuant, vocab: &Met
             matrix(&mut w, &mut rng, n("ffn_up.weight"), s.n_embd, s.n_ff)?;
         }
         matrix(&mut w, &mut rng, n("ffn_down.weight"), s.n_ff, s.n_embd)?;
+        if arch == "gemma3" {
+            vector(&mut w, &mut rng, n("post_ffw_norm.weight"), s.n_embd, 1.0, 0.2);
+        }
     }
     vector(&mut w, &mut rng, "output_norm.weight".into(), s.n_embd, 1.0, 0.2);
-    // Qwen2 ties its output to the embeddings (as Qwen2.5-0.5B does); the others do not.
-    if arch != "qwen2" {
+    // Qwen and Gemma tie their output to the embeddings (as Qwen2.5-0.5B, Qwen3-0.6B and
+    // Gemma 3 270M do); the others do not.
+    if !matches!(arch, "qwen2" | "qwen3" | "gemma3") {
         matrix(&mut w, &mut rng, "output.weight".into(), s.n_embd, n_vocab)?;
     }
     if let Some(name) = rope_factors {

@@ -1,4 +1,4 @@
-//! llama, qwen2 and phi3 through the one graph, compared with llama.cpp on synthetic models
+//! llama, qwen2, qwen3, phi3 and gemma3 through the one graph, compared with llama.cpp on synthetic models
 //! (random weights, real vocabularies). References: tests/golden/synth/*.json, recorded by
 //! scripts/llama_cpp_reference.py with llama-cpp-python.
 
@@ -17,10 +17,21 @@ use sha2::{Digest, Sha256};
 /// Measured (llama-cpp-python 0.3.36, x86-64 AVX-512): F32 differs by at most 1.3e-4 and all 64
 /// ids are equal; Q8_0, Q4_0 and Q4_K differ by at most 2e-6 (both sides round activations to
 /// 8 bits the same way) and ids part only where llama.cpp's margin is below 0.007.
-fn tolerance(quant: &str) -> (f32, f32) {
-    match quant {
-        "f32" => (5e-4, 0.0),
-        _ => (1e-4, 0.01),
+///
+/// Qwen3 and Gemma 3 normalize each q and k head (QK norms), so their attention is far
+/// sharper than on the other random models and amplifies the last-bit differences of the f16
+/// attention (the order and fusing of its sums, which follow the SIMD width of the machine
+/// llama.cpp was built for): measured, F32 differs by at most 7.5e-4 with every greedy id equal,
+/// and quantized files by at most 6.4e-2, where activations that differ in the last bit round
+/// to different 8-bit values. A wrong op (a window ignored, a norm missed) moves logits by far
+/// more: ignoring Gemma 3's window fails this test.
+fn tolerance(arch: &str, quant: &str) -> (f32, f32) {
+    let sharp = matches!(arch, "qwen3" | "gemma3");
+    match (quant, sharp) {
+        ("f32", false) => (5e-4, 0.0),
+        (_, false) => (1e-4, 0.01),
+        ("f32", true) => (2e-3, 0.0),
+        (_, true) => (0.1, 0.05),
     }
 }
 
@@ -46,7 +57,7 @@ fn check(name: &str) -> Outcome {
     let expected = ids(&r["ids"]);
     let margins: Vec<f32> =
         r["margins"].as_array().expect("margins").iter().map(|m| m.as_f64().expect("m") as f32).collect();
-    let (logit_tol, margin_tol) = tolerance(quant);
+    let (logit_tol, margin_tol) = tolerance(r["arch"].as_str().expect("arch"), quant);
 
     let model = &engine.model;
     let mut session = model.session(512).expect("session");
@@ -55,6 +66,16 @@ fn check(name: &str) -> Outcome {
     let mut agreed = 0;
     for (step, &want) in expected.iter().enumerate() {
         if let Some(top) = r["top_logits"].get(step) {
+            for pair in top.as_array().expect("top") {
+                let (id, value) = (pair[0].as_u64().expect("id") as usize, pair[1].as_f64().expect("logit") as f32);
+                let d = (logits[id] - value).abs();
+                max_logit_diff = max_logit_diff.max(d);
+                assert!(d <= logit_tol, "{name} step {step}: logit of {id} is {} vs llama.cpp {value}", logits[id]);
+            }
+        }
+        // Past a sliding window, where greedy ids alone may not tell (recorded for the newer
+        // families).
+        if let Some(top) = r["late_top_logits"].get(step.to_string()) {
             for pair in top.as_array().expect("top") {
                 let (id, value) = (pair[0].as_u64().expect("id") as usize, pair[1].as_f64().expect("logit") as f32);
                 let d = (logits[id] - value).abs();
@@ -107,6 +128,17 @@ fn phi3_matches_llama_cpp() {
 }
 
 #[test]
+fn qwen3_matches_llama_cpp() {
+    family("qwen3");
+}
+
+/// Six layers (five behind a window of 16 positions, one global), checked past the window.
+#[test]
+fn gemma3_matches_llama_cpp() {
+    family("gemma3");
+}
+
+#[test]
 fn unsupported_architectures_are_named() {
     let vocab = GgufHeader::parse(&read("vocab/ggml-vocab-llama-spm.gguf")).expect("parses").metadata;
     let mut bytes = synth_gguf("llama", &SynthShape::test(), SynthQuant::Q8_0, &vocab, 1).expect("synth");
@@ -114,5 +146,5 @@ fn unsupported_architectures_are_named() {
     let at = bytes.windows(5).position(|w| w == b"llama").expect("arch string");
     bytes[at..at + 5].copy_from_slice(b"mamba");
     let err = Engine::from_gguf_bytes(CpuBackend, bytes).err().expect("refused").to_string();
-    assert!(err.contains("\"mamba\"") && err.contains("llama, qwen2, phi3"), "{err}");
+    assert!(err.contains("\"mamba\"") && err.contains("llama, qwen2, qwen3, phi3, gemma3"), "{err}");
 }

@@ -187,7 +187,8 @@ fn family(arch: &str) {
     // 18 where the CPU's margin is 2.3e-4). Quantized: the CPU's 8-bit activations (ggml's)
     // against the GPU's f32 ones move logits by up to 0.19, so ids may part wherever the
     // margin is below twice that (measured: at margins from 1.9e-3 to 0.085, after 3 to 54
-    // equal ids; qwen2-q4_0 agrees on all 64).
+    // equal ids; qwen2-q4_0 agrees on all 64). qwen3 and gemma3 stay within the same bounds
+    // (F32 within 3.2e-3, all 64 ids equal; gemma3 agrees on all 64 ids at every type).
     for (quant, tol) in [("f32", (2e-2, 2e-3)), ("q8_0", (0.25, 0.25)), ("q4_0", (0.25, 0.25)), ("q4_k", (0.25, 0.25))]
     {
         let name = format!("{arch}-{quant}");
@@ -210,6 +211,17 @@ fn qwen2_family_agrees_with_the_cpu_backend() {
 #[test]
 fn phi3_family_agrees_with_the_cpu_backend() {
     family("phi3");
+}
+
+#[test]
+fn qwen3_family_agrees_with_the_cpu_backend() {
+    family("qwen3");
+}
+
+/// Sliding-window layers, GeGLU and post-norms in WGSL, past the window of 16 positions.
+#[test]
+fn gemma3_family_agrees_with_the_cpu_backend() {
+    family("gemma3");
 }
 
 #[test]

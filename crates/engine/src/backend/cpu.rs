@@ -219,8 +219,8 @@ impl Backend for CpuBackend {
         }
         let mut out = CpuTensor::zeros(x.rows, x.cols);
         for (src, dst) in x.data.chunks_exact(n).zip(out.data.chunks_exact_mut(n)) {
-            // ggml sums squares in double precision.
-            let ss = src.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / n as f64;
+            // ggml squares in f32 and sums the squares in double precision.
+            let ss = src.iter().map(|&v| f64::from(v * v)).sum::<f64>() / n as f64;
             let scale = 1.0 / (ss as f32 + eps).sqrt();
             for ((d, s), g) in dst.iter_mut().zip(src).zip(w) {
                 *d = g * (s * scale);

@@ -48,7 +48,8 @@ pub fn synth_reference(name: &str) -> (serde_json::Value, Vec<u8>) {
     let vocab = arbitre_gguf::GgufHeader::parse(&vocab).expect("vocab parses").metadata;
     let quant = SynthQuant::parse(&field("quant")).expect("quant");
     let seed = r["seed"].as_u64().expect("seed");
-    let bytes = synth_gguf(&field("arch"), &SynthShape::test(), quant, &vocab, seed).expect("synth");
+    let shape = SynthShape::named(r["shape"].as_str().unwrap_or("test")).expect("shape");
+    let bytes = synth_gguf(&field("arch"), &shape, quant, &vocab, seed).expect("synth");
     (r, bytes)
 }
 
