@@ -301,6 +301,9 @@ fn promptfoo_yaml_bare_list_several_prompts_and_syntax_errors() {
         Err(PilotError::Malformed { line, .. }) => assert!(line >= 3, "line {line}"),
         other => panic!("expected a syntax error, got {other:?}"),
     }
+    let i = load("c.yaml", "tests:\n  - vars: {q: 'file://q.txt'}\n  - vars: {q: ok}\n");
+    assert_eq!(ids(&i), vec!["2"]);
+    error_on(&i, 2, "paste that file's text instead");
     let err = import("c.yaml", "tests: file://tests.csv\n", &ImportOptions::default()).expect_err("external tests");
     assert!(err.to_string().contains("load that file instead"));
 }

@@ -6,7 +6,9 @@
 //! Prompts are rendered from a template with the row's variables (minijinja, which reads
 //! promptfoo's Nunjucks `{{ var }}` the same way); a variable the template uses and the row lacks
 //! is a row error. A rendered prompt that is a JSON list of `{role, content}` becomes chat
-//! messages. Several `prompts` give one task per test and prompt (`3-p2`).
+//! messages. Several `prompts` give one task per test and prompt (`3-p2`). A variable whose
+//! value is a list is handed to the template as a list (promptfoo would make one test per item),
+//! and a `file://` value is a row error: the tab cannot read other files.
 //!
 //! Checks map to [`Assert`]: `equals`, `contains`, `icontains`, `contains-any`,
 //! `icontains-any`, `contains-all`, `icontains-all`, `starts-with`, `regex`, `is-json` (the
@@ -341,6 +343,7 @@ fn csv_task(header: &[String], cells: &[String], n: usize, template: &Template) 
             vars.insert(h.clone(), Value::String(cell.clone()));
         }
     }
+    no_file_vars(&vars)?;
     let input = match template.render(&vars)? {
         TaskInput::Prompt(p) => TaskInput::Prompt(format!("{prefix}{p}{suffix}")),
         messages => messages,
@@ -525,6 +528,14 @@ fn prompt_sources(p: &Value) -> std::result::Result<Vec<String>, String> {
     }
 }
 
+/// Refuses variables that point at another file, which promptfoo would read.
+fn no_file_vars(vars: &Map<String, Value>) -> std::result::Result<(), String> {
+    match vars.iter().find(|(_, v)| v.as_str().is_some_and(|s| s.trim_start().starts_with("file://"))) {
+        Some((k, v)) => Err(format!("variable {k:?} refers to {v}: paste that file's text instead")),
+        None => Ok(()),
+    }
+}
+
 type TestParts = (Map<String, Value>, Vec<Assert>, BTreeMap<String, Value>);
 
 fn yaml_test(
@@ -539,6 +550,7 @@ fn yaml_test(
         Some(Value::Object(v)) => vars.extend(v.clone()),
         Some(other) => return Err(format!("vars must be a mapping, got {}", kind(other))),
     }
+    no_file_vars(&vars)?;
     if t.contains_key("transform") || t.get("options").and_then(|o| o.get("transform")).is_some() {
         return Err("`transform` is not supported (it runs code)".into());
     }
