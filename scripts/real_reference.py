@@ -2,6 +2,7 @@
 
 Usage (llama-cpp-python 0.3.36 and numpy; scripts/llama-venv.sh prints such a Python):
     python3 scripts/real_reference.py MODELS_DIR [chats] [TYPE...]   (nothing named: all)
+    python3 scripts/real_reference.py MODELS_DIR gemma3   (Gemma 3 270M: real-models.sh --gemma F32)
 
 Writes into tests/golden/real/:
 - chats.json: greedy chat answers of llama.cpp on the F32 file for the conversations of
@@ -15,6 +16,9 @@ Writes into tests/golden/real/:
   agreement of the two runs. Quantized files are
   compared statistically against these.
 - tokens.json: llama.cpp's token ids of text.txt.
+- gemma3-completions.json: greedy completions of llama.cpp on Gemma 3 270M as F32 (a base
+  model without a chat template), one prompt longer than its sliding window of 512;
+  ppl-gemma3-q4_k_m.json and tokens-gemma3.json: the scoring above on the published Q4_K_M.
 The file's sha256 is recorded with each reference, so a test knows it reads the same bytes.
 """
 import hashlib
@@ -41,6 +45,8 @@ TYPES = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M",
 
 
 def model_path(models: str, t: str) -> str:
+    if t.startswith("gemma3-"):
+        return os.path.join(models, f"gemma-3-270m-{t.removeprefix('gemma3-').lower()}.gguf")
     if t == "Q4_1":  # the published file itself, not a requantized copy
         return os.path.join(models, "SmolLM2-135M-Instruct.Q4_1.gguf")
     return os.path.join(models, f"smollm2-135m-instruct-{t.lower()}.gguf")
@@ -164,8 +170,50 @@ def chats_reference(models: str) -> dict:
             "engine": "llama-cpp-python 0.3.36 (llama.cpp), greedy argmax after a batched prompt", "chats": out}
 
 
+GEMMA_PROMPTS = ["The capital of France is", "def fibonacci(n):", "Once upon a time, in a small village,",
+                 "La recette de la tarte aux pommes :"]
+GEMMA_STEPS = 48
+
+
+def gemma_completions(models: str, text: str) -> dict:
+    """Greedy completions, one token at a time after a batched prompt; the last prompt is the
+    first 3000 characters of text.txt (more tokens than the 512 of Gemma 3's sliding window)."""
+    path = os.path.join(models, "gemma-3-270m-f32.gguf")
+    llm = Llama(model_path=path, n_ctx=1024, n_batch=1024, n_threads=2, logits_all=True, verbose=False, seed=0)
+    out = []
+    for prompt in GEMMA_PROMPTS + [text[:3000]]:
+        ids_in = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
+        llm.reset()
+        llm.eval(ids_in)
+        ids, margins = [], []
+        for _ in range(GEMMA_STEPS):
+            logits = np.asarray(llm.scores[llm.n_tokens - 1], dtype=np.float32)
+            order = np.argsort(-logits, kind="stable")
+            ids.append(int(order[0]))
+            margins.append(float(logits[order[0]] - logits[order[1]]))
+            llm.eval([int(order[0])])
+        out.append({"prompt": prompt, "prompt_ids": [int(t) for t in ids_in], "ids": ids, "margins": margins,
+                    "text": llm.detokenize(ids).decode("utf-8", errors="replace")})
+        print(f"gemma3 {len(ids_in)} tokens: {out[-1]['text'][:60]!r}", flush=True)
+    return {"file": os.path.basename(path), "sha256": sha256(path),
+            "engine": "llama-cpp-python 0.3.36 (llama.cpp), greedy argmax after a batched prompt",
+            "completions": out}
+
+
 def main() -> None:
     models = sys.argv[1]
+    if sys.argv[2:] == ["gemma3"]:
+        with open(os.path.join(GOLDEN, "text.txt"), encoding="utf-8") as f:
+            text = f.read()
+        with open(os.path.join(GOLDEN, "gemma3-completions.json"), "w", encoding="utf-8") as f:
+            json.dump(gemma_completions(models, text), f, ensure_ascii=False, indent=1)
+        ref = perplexity_reference(models, "gemma3-Q4_K_M", text)
+        with open(os.path.join(GOLDEN, "tokens-gemma3.json"), "w") as f:
+            json.dump(ref.pop("tokens"), f)
+        with open(os.path.join(GOLDEN, "ppl-gemma3-q4_k_m.json"), "w") as f:
+            json.dump(ref, f, separators=(",", ":"))
+        print(f"gemma3 Q4_K_M: ppl {ref['perplexity']:.4f}, self top-1 {100 * ref['self_top1_agreement']:.2f}%")
+        return
     types = sys.argv[2:] or ["chats"] + TYPES
     with open(os.path.join(GOLDEN, "text.txt"), encoding="utf-8") as f:
         text = f.read()

@@ -31,6 +31,8 @@ fi
 # the clone: the conformance tests against llama.cpp's recorded references read them.
 echo "== real-weight models (scripts/real-models.sh)"
 export ARBITRE_MODELS="$(bash scripts/real-models.sh)"
+# Gemma 3 270M as published (Q4_K_M) and as F32, for crates/engine/tests/gemma.rs.
+bash scripts/real-models.sh --gemma F32 >/dev/null
 
 echo "== native tests (cargo test --workspace)"
 cargo test --workspace --locked 2>&1

@@ -187,10 +187,12 @@ impl ModelConfig {
         if self.n_swa > 0 && self.swa_pattern == 0 {
             return bad(format!("a sliding window of {} with no layer pattern", self.n_swa));
         }
-        if !(self.attn_scale.is_finite() && self.attn_scale > 0.0 && self.embd_scale.is_finite())
-            || !(self.rope_freq_scale.is_finite() && self.rope_freq_scale > 0.0)
-            || !(self.rope_theta_swa.is_finite() && self.rope_theta_swa > 0.0)
-        {
+        let positive = |v: f32| v.is_finite() && v > 0.0;
+        let all_positive = positive(self.attn_scale)
+            && self.embd_scale.is_finite()
+            && positive(self.rope_freq_scale)
+            && positive(self.rope_theta_swa);
+        if !all_positive {
             return bad(format!(
                 "attention scale {}, embedding scale {}, rope scale {} and window base {} must be finite and positive",
                 self.attn_scale, self.embd_scale, self.rope_freq_scale, self.rope_theta_swa
