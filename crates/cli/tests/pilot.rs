@@ -225,11 +225,16 @@ fn api_pane_retries_after_429_and_scores_the_answers() {
     let (base, seen) = serve("billing");
     let (html, json) = (dir.join("r.html"), dir.join("r.json"));
     let key = "sk-test-0123456789-secret";
+    let m = model();
     let out = arbitre(
         &[
             "pilot",
             "--tasks",
             s(&tasks),
+            "--model",
+            &m,
+            "--max-tokens",
+            "8",
             "--api",
             "custom",
             "--api-base",
@@ -276,7 +281,9 @@ fn api_pane_retries_after_429_and_scores_the_answers() {
     assert!(stdout.contains("1 requests sent again"), "retry reported: {stdout}");
 
     let report = Report::from_json(&json_text).expect("re-importable JSON");
-    assert_eq!(report.local_pane, None);
+    assert_eq!(report.local_pane.as_deref(), Some("local"));
+    assert_eq!(report.rows_of("local").len(), 4);
+    assert!(stdout.contains("local vs custom:tiny:"), "paired comparison: {stdout}");
     let rows = report.rows_of("custom:tiny");
     assert_eq!(rows.len(), 4);
     assert_eq!(rows.iter().filter(|r| r.pass).count(), 3);
@@ -286,7 +293,8 @@ fn api_pane_retries_after_429_and_scores_the_answers() {
 
     // 12 tokens in at $1/M and 3 out at $2/M: $0.000018 a task, $0.018 per 1,000.
     let v: serde_json::Value = serde_json::from_str(&json_text).expect("json");
-    let per_1000 = v["summaries"][0]["cost_per_1000_usd"].as_f64().expect("a cost");
+    assert_eq!(v["summaries"][1]["pane"], "custom:tiny");
+    let per_1000 = v["summaries"][1]["cost_per_1000_usd"].as_f64().expect("a cost");
     assert!((per_1000 - 0.018).abs() < 1e-12, "{per_1000}");
     let _ = std::fs::remove_dir_all(&dir);
 }

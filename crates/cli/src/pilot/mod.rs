@@ -159,7 +159,7 @@ impl Progress {
             }
         }
         let (done, failed) = (s.0, s.1);
-        let step = (self.total / 10).max(1);
+        let step = self.total.div_ceil(10).max(1);
         if done % step == 0 || done == self.total {
             let elapsed = self.started.elapsed().as_secs_f64();
             let left = elapsed / done as f64 * (self.total - done) as f64;
