@@ -6,6 +6,7 @@
 mod bench;
 mod gpubench;
 mod perplexity;
+mod pilot;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ use arbitre_engine::{
     WebGpuBackend,
 };
 use arbitre_gguf::{GgufFile, GgufHeader};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(name = "arbitre", version, about = "Run small open-weight LLMs locally (GGUF, llama2.c)")]
@@ -45,6 +46,8 @@ enum Command {
     Gpubench(gpubench::GpuBenchArgs),
     /// Score a text like llama.cpp's llama-perplexity: perplexity, and per position the argmax.
     Perplexity(perplexity::PerplexityArgs),
+    /// Run a task set on the local model and on API panes, score it and write a report.
+    Pilot(Box<pilot::PilotArgs>),
 }
 
 #[derive(Args)]
@@ -170,13 +173,15 @@ struct TokenizeArgs {
 }
 
 fn main() {
-    if let Err(e) = run(Cli::parse()) {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Err(e) = run(cli, &matches) {
         eprintln!("arbitre: error: {e:#}");
         std::process::exit(1);
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli, matches: &ArgMatches) -> Result<()> {
     match cli.command {
         Command::Generate(a) => generate(a),
         Command::Tokenize(a) => tokenize(a),
@@ -186,6 +191,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(a) => bench::bench(a),
         Command::Gpubench(a) => gpubench::gpubench(a),
         Command::Perplexity(a) => perplexity::run(a),
+        // The subcommand's own matches tell which --api each --api-* option follows.
+        Command::Pilot(a) => pilot::run(a, matches.subcommand_matches("pilot")),
     }
 }
 
