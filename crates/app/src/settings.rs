@@ -150,11 +150,8 @@ impl RunSettings {
                         s.sampling.seed = n;
                     }
                 }
-                "stop" => {
-                    if !v.is_empty() {
-                        stops.push(v.to_string());
-                    }
-                }
+                "stop" if !v.is_empty() => stops.push(v.to_string()),
+                "stop" => {}
                 "backend" => match BackendChoice::parse(v) {
                     Some(b) => s.backend = b,
                     None => w.push(format!("ignored backend={v:?}: expected auto, webgpu or cpu")),
@@ -170,10 +167,10 @@ impl RunSettings {
                 }
                 "bench" => s.bench = parse_bool(v),
                 "prompt_tokens" => {
-                    if let Some(n) = parse_num::<usize>(k, v, w) {
-                        if (1..=MAX_TOKENS_LIMIT).contains(&n) {
-                            s.prompt_tokens = n;
-                        }
+                    if let Some(n) = parse_num::<usize>(k, v, w)
+                        && (1..=MAX_TOKENS_LIMIT).contains(&n)
+                    {
+                        s.prompt_tokens = n;
                     }
                 }
                 "run" => run = parse_bool(v),
