@@ -9,34 +9,14 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use arbitre_engine::perplexity::{Reference, compare, perplexity};
 use arbitre_engine::sampler::argmax;
 use arbitre_engine::{CpuBackend, Engine};
-use common::{golden, ids};
-use serde_json::Value;
-
-fn models() -> PathBuf {
-    std::env::var_os("ARBITRE_MODELS").map(Into::into).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").expect("HOME or ARBITRE_MODELS");
-        PathBuf::from(home).join(".cache/arbitre/models")
-    })
-}
-
-fn reference(name: &str) -> Value {
-    let p = golden(&format!("real/{name}"));
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).expect("reference json")
-}
+use common::{golden, ids, model_bytes, real_reference as reference};
 
 /// The engine on a real file, checked to be the one llama.cpp's reference was recorded on.
 fn engine(file: &str, sha256: &str) -> Engine<CpuBackend> {
-    use sha2::Digest;
-    let p = models().join(file);
-    let bytes = std::fs::read(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}; make it with scripts/real-models.sh --gemma F32", p.display()));
-    assert_eq!(format!("{:x}", sha2::Sha256::digest(&bytes)), sha256, "{} is not the recorded file", p.display());
+    let bytes = model_bytes(file, sha256, "scripts/real-models.sh --gemma F32");
     Engine::from_gguf_bytes(CpuBackend, bytes).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 

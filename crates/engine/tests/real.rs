@@ -14,39 +14,18 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use arbitre_engine::perplexity::{Reference, compare, perplexity};
 use arbitre_engine::{Backend, CpuBackend, Engine, GenerateOptions, Message, SamplingParams};
-use common::golden;
+use common::{golden, model_bytes, real_reference};
 use serde_json::Value;
 
-fn models() -> PathBuf {
-    std::env::var_os("ARBITRE_MODELS").map(Into::into).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").expect("HOME or ARBITRE_MODELS");
-        PathBuf::from(home).join(".cache/arbitre/models")
-    })
-}
-
 fn reference(name: &str) -> Value {
-    let p = golden(&format!("real/{name}"));
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).expect("reference json")
-}
-
-/// The bytes of a real-weights file, checked to be the file the reference was recorded on.
-fn model_bytes(file: &str, sha256: &str) -> Vec<u8> {
-    use sha2::Digest;
-    let p = models().join(file);
-    let bytes = std::fs::read(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}; make it with scripts/real-models.sh (see its header)", p.display()));
-    let got = format!("{:x}", sha2::Sha256::digest(&bytes));
-    assert_eq!(got, sha256, "{} is not the file llama.cpp's reference was recorded on", p.display());
-    bytes
+    real_reference(name)
 }
 
 fn engine_on<B: Backend>(backend: B, file: &str, sha256: &str) -> Engine<B> {
-    Engine::from_gguf_bytes(backend, model_bytes(file, sha256)).unwrap_or_else(|e| panic!("{file}: {e}"))
+    let bytes = model_bytes(file, sha256, "scripts/real-models.sh (see its header)");
+    Engine::from_gguf_bytes(backend, bytes).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 fn messages(conv: &Value) -> Vec<Message> {

@@ -57,3 +57,30 @@ pub fn synth_reference(name: &str) -> (serde_json::Value, Vec<u8>) {
 pub fn ids(v: &serde_json::Value) -> Vec<u32> {
     v.as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect()
 }
+
+/// `$ARBITRE_MODELS`, or `~/.cache/arbitre/models`: where `scripts/real-models.sh` writes the
+/// real-weights files.
+pub fn models() -> PathBuf {
+    std::env::var_os("ARBITRE_MODELS").map(Into::into).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").expect("HOME or ARBITRE_MODELS");
+        PathBuf::from(home).join(".cache/arbitre/models")
+    })
+}
+
+/// A JSON reference of `tests/golden/real/`.
+pub fn real_reference(name: &str) -> serde_json::Value {
+    let p = golden(&format!("real/{name}"));
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).expect("reference json")
+}
+
+/// The bytes of a real-weights file, checked to be the file a reference was recorded on;
+/// `make` says how to write it when it is missing.
+pub fn model_bytes(file: &str, sha256: &str, make: &str) -> Vec<u8> {
+    use sha2::Digest;
+    let p = models().join(file);
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}; make it with {make}", p.display()));
+    let got = format!("{:x}", sha2::Sha256::digest(&bytes));
+    assert_eq!(got, sha256, "{} is not the file llama.cpp's reference was recorded on", p.display());
+    bytes
+}

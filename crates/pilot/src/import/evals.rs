@@ -7,29 +7,15 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::jsonl::parse_expected;
-use super::{Rows, kind, parse_messages, scalar_text};
+use super::{Rows, kind, parse_messages};
 use crate::task::{Task, TaskInput};
 
 pub(crate) fn read(text: &str, rows: &mut Rows) {
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let n = i + 1;
-        let row = match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(obj)) => sample(obj, n),
-            Ok(other) => Err(format!("expected a JSON object, got {}", kind(&other))),
-            Err(e) => Err(format!("not JSON: {e}")),
-        };
-        rows.push_result(n, row);
-    }
+    super::json_lines(text, rows, sample);
 }
 
 fn sample(mut obj: Map<String, Value>, line: usize) -> Result<Task, String> {
-    let id = match obj.remove("id") {
-        None | Some(Value::Null) => format!("line-{line}"),
-        Some(v) => scalar_text(&v).ok_or_else(|| format!("id must be a string or a number, got {}", kind(&v)))?,
-    };
+    let id = super::task_id(&mut obj, line)?;
     let input = match obj.remove("input") {
         Some(Value::String(s)) if !s.trim().is_empty() => TaskInput::Prompt(s),
         Some(Value::String(_)) => return Err("input is empty".into()),

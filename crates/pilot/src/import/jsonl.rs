@@ -34,25 +34,11 @@ const TYPES: &[&str] = &[
 ];
 
 pub(crate) fn read(text: &str, rows: &mut Rows) {
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let n = i + 1;
-        let row = match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(obj)) => task_from_object(obj, n),
-            Ok(other) => Err(format!("expected a JSON object, got {}", kind(&other))),
-            Err(e) => Err(format!("not JSON: {e}")),
-        };
-        rows.push_result(n, row);
-    }
+    super::json_lines(text, rows, task_from_object);
 }
 
 fn task_from_object(mut obj: Map<String, Value>, line: usize) -> Result<Task, String> {
-    let id = match obj.remove("id") {
-        None | Some(Value::Null) => format!("line-{line}"),
-        Some(v) => scalar_text(&v).ok_or_else(|| format!("id must be a string or a number, got {}", kind(&v)))?,
-    };
+    let id = super::task_id(&mut obj, line)?;
     let input = match (obj.remove("messages"), obj.remove("prompt")) {
         (Some(m), None) => TaskInput::Messages(parse_messages(&m)?),
         (None, Some(Value::String(p))) => TaskInput::Prompt(p),

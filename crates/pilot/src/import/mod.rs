@@ -240,6 +240,35 @@ pub(crate) fn parse_messages(v: &Value) -> std::result::Result<Vec<Message>, Str
 }
 
 /// A JSON value's kind, for messages.
+/// Reads one JSON object per non-blank line of `text` into a task with `task` (given the
+/// object and its 1-based line), reporting lines that are not objects.
+pub(crate) fn json_lines(
+    text: &str,
+    rows: &mut Rows,
+    task: fn(serde_json::Map<String, Value>, usize) -> std::result::Result<Task, String>,
+) {
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let n = i + 1;
+        let row = match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(obj)) => task(obj, n),
+            Ok(other) => Err(format!("expected a JSON object, got {}", kind(&other))),
+            Err(e) => Err(format!("not JSON: {e}")),
+        };
+        rows.push_result(n, row);
+    }
+}
+
+/// The `id` taken out of a JSONL object, or `line-N` where it has none.
+pub(crate) fn task_id(obj: &mut serde_json::Map<String, Value>, line: usize) -> std::result::Result<String, String> {
+    match obj.remove("id") {
+        None | Some(Value::Null) => Ok(format!("line-{line}")),
+        Some(v) => scalar_text(&v).ok_or_else(|| format!("id must be a string or a number, got {}", kind(&v))),
+    }
+}
+
 pub(crate) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
