@@ -13,8 +13,13 @@ override ACT: u32 = 0u;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
+// Rounds to the nearest f16 (ties to even) without pack2x16float, which naga counts as an
+// optional capability: x is divided by its f16 quantum (a power of two, so exactly) and
+// rounded. Subnormal f16 values share the quantum 2^-24. |x| stays far below f16's maximum.
 fn round_f16(x: f32) -> f32 {
-    return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x;
+    let e = max(i32((bitcast<u32>(x) >> 23u) & 0xffu) - 127, -14);
+    let q = exp2(f32(e - 10));
+    return round(x / q) * q;
 }
 
 fn gelu(x: f32) -> f32 {
