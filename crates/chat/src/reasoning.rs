@@ -91,6 +91,16 @@ impl ReasoningCounter {
     /// Accounts for one generated token whose decoded text is `piece` (may be empty).
     pub fn push(&mut self, piece: &str) {
         self.tokens += 1;
+        self.scan(piece);
+    }
+
+    /// Accounts for text of tokens already pushed that was held back and released later (a
+    /// generator withholding a possible stop string).
+    pub fn push_text(&mut self, text: &str) {
+        self.scan(text);
+    }
+
+    fn scan(&mut self, piece: &str) {
         if self.closed_at.is_some() {
             return;
         }
@@ -187,6 +197,13 @@ mod tests {
             template_opened.push(piece);
         }
         assert_eq!(template_opened.reasoning_tokens(), 3);
+
+        let mut held_back = ReasoningCounter::new();
+        for piece in ["<think>", "Two", "", ""] {
+            held_back.push(piece);
+        }
+        held_back.push_text("</think>Four");
+        assert_eq!((held_back.reasoning_tokens(), held_back.thinking()), (4, false));
 
         let mut plain = ReasoningCounter::new();
         for piece in ["<th", "e", " end>", "Four"] {
