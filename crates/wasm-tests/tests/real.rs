@@ -1,7 +1,8 @@
 //! Real trained weights in wasm32 (simd128) and on WebGPU in headless Chromium, against the
 //! llama.cpp references of `tests/golden/real/` (see the engine's native `tests/real.rs`):
-//! SmolLM2-135M-Instruct F32 greedy chat answers exactly, and quantized files scored like
-//! llama-perplexity within the same statistical rule as natively.
+//! SmolLM2-135M-Instruct F32 greedy chat answers exactly, Gemma 3 270M F32 greedy ids exactly,
+//! and quantized files scored like llama-perplexity within the same statistical rule as
+//! natively.
 //!
 //! The model files are fetched from the static server `scripts/test-wasm.sh` starts over
 //! `scripts/real-models.sh`'s folder; its address is baked in at build time
@@ -166,4 +167,44 @@ async fn perplexity_q4_0_in_wasm_matches_llama_cpp() {
 #[wasm_bindgen_test]
 async fn perplexity_q4_k_m_in_wasm_matches_llama_cpp() {
     check_perplexity(golden!("ppl-q4_k_m.json")).await;
+}
+
+/// The first recorded prompt's greedy ids on real Gemma 3 270M F32 weights
+/// (`scripts/real-models.sh --gemma F32`), stepping asynchronously as the page does.
+async fn check_gemma3<B: Backend>(backend: B) {
+    let start = now_ms();
+    let r = json(golden!("gemma3-completions.json"));
+    let bytes = fetch_bytes(r["file"].as_str().expect("file")).await;
+    let engine = Engine::from_gguf_bytes(backend, bytes).expect("loads");
+    let c = &r["completions"][0];
+    let prompt = c["prompt"].as_str().expect("prompt");
+    let want: Vec<u32> = serde_json::from_value(c["ids"].clone()).expect("ids");
+    let options = GenerateOptions {
+        sampling: SamplingParams::greedy(),
+        max_tokens: want.len(),
+        ignore_eos: true,
+        ..GenerateOptions::default()
+    };
+    let mut g = engine.generate(prompt, options).expect("start");
+    loop {
+        yield_now().await;
+        if let Step::Done { .. } = g.step_async().await.expect("step") {
+            break;
+        }
+    }
+    let name = engine.model.backend().name();
+    assert_eq!(g.generated(), want.as_slice(), "Gemma 3 greedy ids after {prompt:?} on {name}");
+    console_log!("Gemma 3 F32 on {name}: {} ids equal ({:.1} s)", want.len(), (now_ms() - start) / 1000.0);
+}
+
+#[wasm_bindgen_test]
+async fn gemma3_f32_greedy_completion_equals_llama_cpp_in_wasm() {
+    check_gemma3(CpuBackend).await;
+}
+
+/// SwiftShader runs Gemma's 262,144-token output slowly on two cores: with `real-full` only.
+#[cfg(feature = "real-full")]
+#[wasm_bindgen_test]
+async fn gemma3_f32_greedy_completion_equals_llama_cpp_on_webgpu_in_chromium() {
+    check_gemma3(WebGpuBackend::request().await.expect("WebGPU")).await;
 }
