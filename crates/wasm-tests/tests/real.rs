@@ -132,4 +132,3 @@ async fn perplexity_q4_0_in_wasm_matches_llama_cpp() {
 async fn perplexity_q4_k_m_in_wasm_matches_llama_cpp() {
     check_perplexity(golden!("ppl-q4_k_m.json")).await;
 }
-

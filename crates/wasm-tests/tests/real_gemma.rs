@@ -5,9 +5,9 @@
 //! is per binary, and `real.rs` uses most of it on two cores.
 #![cfg(target_arch = "wasm32")]
 
-use arbitre_engine::{Backend, CpuBackend, Engine, GenerateOptions, SamplingParams, Step};
 #[cfg(feature = "real-full")]
 use arbitre_engine::WebGpuBackend;
+use arbitre_engine::{Backend, CpuBackend, Engine, GenerateOptions, SamplingParams, Step};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
