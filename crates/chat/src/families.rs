@@ -14,10 +14,12 @@
 /// | `phi3`    | Phi-3.5-mini-instruct (`<\|user\|>`/`<\|end\|>`)                        |
 /// | `zephyr`  | TinyLlama-1.1B-Chat-v1.0 / Zephyr (`<\|user\|>` ... `eos_token`)         |
 /// | `gemma`   | gemma-2-*-it (`<start_of_turn>`; raises on a system message)            |
+/// | `gemma3`  | gemma-3-*-it (`<start_of_turn>`; a system message opens the first user turn) |
 ///
 /// Aliases: `qwen` → `chatml`, `llama3.2` → `llama3`, `phi3.5` → `phi3`, `tinyllama` → `zephyr`,
 /// `gemma2` → `gemma`.
-pub const FALLBACK_FAMILIES: &[&str] = &["chatml", "qwen2.5", "smollm2", "llama3", "llama2", "phi3", "zephyr", "gemma"];
+pub const FALLBACK_FAMILIES: &[&str] =
+    &["chatml", "qwen2.5", "smollm2", "llama3", "llama2", "phi3", "zephyr", "gemma", "gemma3"];
 
 /// Canonical family name and template source for a family name or alias.
 ///
@@ -52,6 +54,10 @@ pub(crate) fn fallback_source(family: &str) -> Option<(&'static str, &'static st
         // google/gemma-2-2b-it. Matches the sha256 of llama.cpp's
         // models/templates/google-gemma-2-2b-it.jinja (Git LFS oid ecd6ae51..., 591 bytes).
         "gemma" | "gemma2" => ("gemma", include_str!("templates/gemma.jinja")),
+        // google/gemma-3-{270m,1b}-it. Found at ShishirPatil/gorilla
+        // berkeley-function-call-leaderboard/bfcl_eval/model_handler/local_inference/gemma.py (the
+        // tokenizer_config.json line, verbatim).
+        "gemma3" => ("gemma3", include_str!("templates/gemma3.jinja")),
         _ => return None,
     })
 }
@@ -61,7 +67,7 @@ pub(crate) fn fallback_source(family: &str) -> Option<(&'static str, &'static st
 ///
 /// Rules, first match wins:
 /// 1. architecture `qwen*` (qwen2, qwen2moe, qwen3, ...) → `chatml`;
-///    `phi3*` → `phi3`; `gemma*` → `gemma`.
+///    `phi3*` → `phi3`; `gemma3*` → `gemma3`; other `gemma*` → `gemma`.
 /// 2. vocabulary: `<|eot_id|>` → `llama3`; `<|im_start|>` → `chatml`; `<start_of_turn>` → `gemma`;
 ///    `<|user|>` + `<|assistant|>` + `<|end|>` → `phi3`; `<|user|>` + `<|assistant|>` → `zephyr`.
 /// 3. architecture `llama` (no chat tokens: Llama 2 / Mistral-style SentencePiece vocab) → `llama2`.
@@ -76,6 +82,9 @@ pub fn fallback_family(arch: &str, has_token: impl Fn(&str) -> bool) -> &'static
     }
     if arch.starts_with("phi3") {
         return "phi3";
+    }
+    if arch.starts_with("gemma3") {
+        return "gemma3";
     }
     if arch.starts_with("gemma") {
         return "gemma";

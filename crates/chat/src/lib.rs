@@ -37,6 +37,7 @@
 mod env;
 mod families;
 mod py;
+pub mod reasoning;
 mod strftime;
 
 use std::collections::BTreeMap;
@@ -103,7 +104,7 @@ pub enum ChatError {
     },
     /// [`ChatTemplate::fallback`] was given a family it does not know.
     #[error(
-        "unknown chat template family `{0}` (known: chatml, qwen2.5, smollm2, llama3, llama2, phi3, zephyr, gemma)"
+        "unknown chat template family `{0}` (known: chatml, qwen2.5, smollm2, llama3, llama2, phi3, zephyr, gemma, gemma3)"
     )]
     UnknownFamily(String),
     /// [`RenderOptions::extra`] is neither a JSON object nor null.

@@ -79,6 +79,10 @@ fn published_templates_raise_their_own_errors() {
     let gemma = ChatTemplate::fallback("gemma").expect("gemma");
     let err = gemma.render(&conversation(), &gen_prompt()).expect_err("no system role");
     assert!(matches!(&err, ChatError::Render { message, .. } if message == "System role not supported"), "{err:?}");
+    // Gemma 3's template takes the system message into the first user turn instead.
+    let gemma3 = ChatTemplate::fallback("gemma3").expect("gemma3");
+    let out = gemma3.render(&[Message::system("Be brief."), Message::user("Hi")], &gen_prompt()).expect("gemma3");
+    assert!(out.ends_with("<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n"), "{out:?}");
 }
 
 #[test]
@@ -104,6 +108,7 @@ fn fallback_families_render_and_match_fixtures() {
         ("phi3", "phi3.5-mini-instruct.jinja"),
         ("zephyr", "tinyllama-chat.jinja"),
         ("gemma", "gemma2-it.jinja"),
+        ("gemma3", "gemma3-it.jinja"),
     ];
     assert_eq!(FALLBACK_FAMILIES, fixtures.map(|(f, _)| f));
     for (family, file) in fixtures {
@@ -182,6 +187,7 @@ fn end_of_turn_markers_per_family() {
     assert_eq!(markers("llama3"), ["<|eot_id|>"]);
     assert_eq!(markers("phi3"), ["<|end|>"]);
     assert_eq!(markers("gemma"), ["<end_of_turn>"]);
+    assert_eq!(markers("gemma3"), ["<end_of_turn>"]);
     // These two end turns with `eos_token` (the tokenizer's EOS), not a literal marker.
     assert!(markers("zephyr").is_empty());
     assert!(markers("llama2").is_empty());
@@ -198,6 +204,7 @@ fn fallback_family_rules() {
     assert_eq!(fallback_family("qwen3moe", vocab(&[])), "chatml");
     assert_eq!(fallback_family("phi3", vocab(&["<|user|>", "<|end|>", "<|assistant|>"])), "phi3");
     assert_eq!(fallback_family("gemma2", vocab(&["<start_of_turn>"])), "gemma");
+    assert_eq!(fallback_family("gemma3", vocab(&["<start_of_turn>"])), "gemma3");
     assert_eq!(fallback_family("llama", vocab(&["<|begin_of_text|>", "<|eot_id|>"])), "llama3");
     assert_eq!(fallback_family("llama", vocab(&["<|im_start|>", "<|im_end|>"])), "chatml");
     assert_eq!(fallback_family("llama", vocab(&["<s>", "</s>"])), "llama2");

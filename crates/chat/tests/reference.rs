@@ -174,6 +174,11 @@ fn gemma2_it_matches_jinja2() {
 }
 
 #[test]
+fn gemma3_it_matches_jinja2() {
+    check_cases(|t| t == "gemma3-it");
+}
+
+#[test]
 fn qwen3_style_template_matches_jinja2() {
     check_cases(|t| t == "qwen3-like");
 }

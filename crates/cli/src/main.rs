@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf};
+use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf, synth_scripted_gguf};
 use arbitre_engine::{
     Backend, CpuBackend, Engine, GenerateOptions, Generator, Message, SamplingParams, Step, StopReason, Tokenizer,
     WebGpuBackend,
@@ -70,10 +70,10 @@ struct ChatArgs {
 
 #[derive(Args)]
 struct SynthArgs {
-    /// Architecture: llama, qwen2 or phi3.
+    /// Architecture: llama, qwen2, qwen3, phi3 or gemma3.
     #[arg(long, default_value = "llama")]
     arch: String,
-    /// Shape: test (tiny, for golden tests), smol135 (SmolLM2-135M), tiny1b (TinyLlama-1.1B),
+    /// Shape: test (tiny, for golden tests), test6 (six layers), smol135 (SmolLM2-135M), tiny1b (TinyLlama-1.1B),
     /// llama7b (Llama-2-7B).
     #[arg(long, default_value = "test")]
     shape: String,
@@ -86,6 +86,11 @@ struct SynthArgs {
     /// Seed of the weights.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// A scripted model instead of random weights: it answers any prompt with this text
+    /// (f32; `<think>` and `</think>` are added to the vocabulary), e.g.
+    /// `--script '<think>Two and two make four.</think>Four!'`.
+    #[arg(long)]
+    script: Option<String>,
     /// Output path.
     #[arg(long)]
     out: PathBuf,
@@ -343,7 +348,11 @@ fn chat(a: ChatArgs) -> Result<()> {
 fn synth(a: SynthArgs) -> Result<()> {
     let vocab = GgufHeader::parse(&read(&a.vocab)?).with_context(|| format!("reading {}", a.vocab.display()))?;
     let quant = SynthQuant::parse(&a.quant)?;
-    let bytes = synth_gguf(&a.arch, &SynthShape::named(&a.shape)?, quant, &vocab.metadata, a.seed)?;
+    let shape = SynthShape::named(&a.shape)?;
+    let bytes = match &a.script {
+        Some(script) => synth_scripted_gguf(&a.arch, &shape, &vocab.metadata, script, a.seed)?,
+        None => synth_gguf(&a.arch, &shape, quant, &vocab.metadata, a.seed)?,
+    };
     std::fs::write(&a.out, &bytes).with_context(|| format!("writing {}", a.out.display()))?;
     eprintln!("wrote {} ({} bytes)", a.out.display(), bytes.len());
     Ok(())

@@ -141,6 +141,125 @@ pub const SYNTH_WIDE_HEAD: usize = 64;
 /// whatever the number of threads: large matrices are drawn and quantized on every core
 /// ([`Draws`]): a 7B Q4_0 (3.8 GB) took 66 s on two busy cores.
 pub fn synth_gguf(arch: &str, shape: &SynthShape, quant: SynthQuant, vocab: &Metadata, seed: u64) -> Result<Vec<u8>> {
+    synth_inner(arch, shape, quant, vocab, seed, None)
+}
+
+/// Tokens added to the vocabulary of a scripted model (as user-defined tokens, which every
+/// tokenizer keeps whole), so that a script can hold a thinking model's reasoning block.
+pub const SCRIPT_ADDED_TOKENS: [&str; 2] = [arbitre_chat::reasoning::OPEN, arbitre_chat::reasoning::CLOSE];
+
+/// Writes a synthetic model of `arch` that answers any prompt with `script`, then its end of
+/// text: for tests of what the page does with an output it knows in advance (a `<think>`
+/// block, Markdown). `vocab`'s tokenizer gains [`SCRIPT_ADDED_TOKENS`]; `script` is encoded
+/// with it, and each of its tokens must be there once only, after a prompt whose last token is
+/// not one of them.
+///
+/// How it answers: attention and feed-forward write nothing (their output matrices are
+/// zero), so the residual stream is the embedding of the last token. A token of the script at
+/// position i embeds as the unit vector e(i+1), any other token as e(0); the output matrix
+/// (written even where the architecture ties it) maps e(0) to the script's first token, e(i+1)
+/// to token i+1, and e(n) to the end of text. Greedy decoding then follows the script.
+pub fn synth_scripted_gguf(
+    arch: &str,
+    shape: &SynthShape,
+    vocab: &Metadata,
+    script: &str,
+    seed: u64,
+) -> Result<Vec<u8>> {
+    let vocab = add_user_tokens(vocab, &SCRIPT_ADDED_TOKENS)?;
+    let tokenizer = arbitre_tokenizer::Tokenizer::from_metadata(&vocab)
+        .map_err(|e| EngineError::BadConfig(format!("scripted model vocabulary: {e}")))?;
+    let ids = tokenizer
+        .encode(script, false, true)
+        .map_err(|e| EngineError::BadConfig(format!("scripted model script: {e}")))?;
+    let end =
+        tokenizer.eos().ok_or_else(|| EngineError::BadConfig("the vocabulary has no end-of-text token".into()))?;
+    if ids.is_empty() || ids.len() >= shape.n_embd {
+        return Err(EngineError::BadConfig(format!(
+            "a script must have 1 to {} tokens for a width of {}; this one has {}",
+            shape.n_embd - 1,
+            shape.n_embd,
+            ids.len()
+        )));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if ids[..i].contains(id) || *id == end {
+            let piece = tokenizer.decode(&[*id], false);
+            return Err(EngineError::BadConfig(format!(
+                "token {id} ({piece:?}) comes twice in the script (or is its end of text): a scripted model answers each token one way"
+            )));
+        }
+    }
+    synth_inner(arch, shape, SynthQuant::F32, &vocab, seed, Some(Script { ids, end }))
+}
+
+/// A scripted model's tokens and its end of text.
+struct Script {
+    ids: Vec<u32>,
+    end: u32,
+}
+
+impl Script {
+    /// The designed matrix `name` (`out` rows of `inp` values), or `None` for a random one.
+    fn matrix(&self, name: &str, inp: usize, out: usize) -> Option<Vec<f32>> {
+        let mut m = vec![0.0f32; inp * out];
+        let mut set = |row: u32, col: usize| {
+            if let Some(v) = m.get_mut(row as usize * inp + col) {
+                *v = 1.0;
+            }
+        };
+        if name == "token_embd.weight" {
+            for row in 0..out as u32 {
+                set(row, self.ids.iter().position(|&t| t == row).map_or(0, |i| i + 1));
+            }
+        } else if name == "output.weight" {
+            for (i, &id) in self.ids.iter().enumerate() {
+                set(id, i);
+            }
+            set(self.end, self.ids.len());
+        } else if !(name.ends_with("attn_output.weight") || name.ends_with("ffn_down.weight")) {
+            return None;
+        }
+        Some(m)
+    }
+}
+
+/// `vocab` with `tokens` appended as user-defined tokens (GGUF token type 4), each with the
+/// lowest score.
+pub fn add_user_tokens(vocab: &Metadata, tokens: &[&str]) -> Result<Metadata> {
+    let mut md = vocab.clone();
+    let list = |key: &str| -> Result<Vec<Value>> { Ok(vocab.array(key)?.to_vec()) };
+    let mut texts = list("tokenizer.ggml.tokens")?;
+    let n = texts.len();
+    if let Some(t) = tokens.iter().find(|t| texts.iter().any(|v| v.as_str() == Some(t))) {
+        return Err(EngineError::BadConfig(format!("the vocabulary already has the token {t:?}")));
+    }
+    texts.extend(tokens.iter().map(|t| Value::String((*t).into())));
+    md.insert("tokenizer.ggml.tokens", Value::Array(texts));
+    if vocab.get("tokenizer.ggml.token_type").is_some() {
+        let mut types = list("tokenizer.ggml.token_type")?;
+        types.resize(n, Value::I32(1));
+        types.extend(tokens.iter().map(|_| Value::I32(4)));
+        md.insert("tokenizer.ggml.token_type", Value::Array(types));
+    }
+    if vocab.get("tokenizer.ggml.scores").is_some() {
+        let mut scores = list("tokenizer.ggml.scores")?;
+        let low = scores.iter().filter_map(Value::as_f64).fold(0.0f64, f64::min) - 1.0;
+        scores.resize(n, Value::F32(0.0));
+        scores.extend(tokens.iter().map(|_| Value::F32(low as f32)));
+        md.insert("tokenizer.ggml.scores", Value::Array(scores));
+    }
+    Ok(md)
+}
+
+fn synth_inner(
+    arch: &str,
+    shape: &SynthShape,
+    quant: SynthQuant,
+    vocab: &Metadata,
+    seed: u64,
+    script: Option<Script>,
+) -> Result<Vec<u8>> {
     let s = shape;
     if !s.n_embd.is_multiple_of(s.n_head) || !s.n_head.is_multiple_of(s.n_head_kv) {
         return Err(EngineError::BadConfig(format!(
@@ -157,7 +276,10 @@ pub fn synth_gguf(arch: &str, shape: &SynthShape, quant: SynthQuant, vocab: &Met
     let mut rng = Draws { seed, drawn: 0 };
     let key = |k: &str| format!("{arch}.{k}");
     w.meta("general.architecture", Value::String(arch.into()))
-        .meta("general.name", Value::String(format!("arbitre synthetic {arch}")))
+        .meta(
+            "general.name",
+            Value::String(format!("arbitre {} {arch}", if script.is_some() { "scripted" } else { "synthetic" })),
+        )
         .meta(key("context_length"), Value::U32(s.n_ctx as u32))
         .meta(key("embedding_length"), Value::U32(s.n_embd as u32))
         .meta(key("feed_forward_length"), Value::U32(s.n_ff as u32))
@@ -198,6 +320,8 @@ pub fn synth_gguf(arch: &str, shape: &SynthShape, quant: SynthQuant, vocab: &Met
         let (gty, cty) = quant.ggml(&name, layer, s.n_layer, inp);
         let ty = (gty != GgmlType::F32).then_some(cty);
         let data = rng.matrix(out, inp, (3.0 / inp as f64).sqrt(), ty)?;
+        let designed = script.as_ref().and_then(|sc| sc.matrix(&name, inp, out));
+        let data = designed.map_or(data, |m| m.iter().flat_map(|v| v.to_le_bytes()).collect());
         w.tensor(name, &[inp as u64, out as u64], gty, data);
         Ok(())
     };
@@ -244,7 +368,7 @@ pub fn synth_gguf(arch: &str, shape: &SynthShape, quant: SynthQuant, vocab: &Met
     vector(&mut w, &mut rng, "output_norm.weight".into(), s.n_embd, 1.0, 0.2);
     // Qwen and Gemma tie their output to the embeddings (as Qwen2.5-0.5B, Qwen3-0.6B and
     // Gemma 3 270M do); the others do not.
-    if !matches!(arch, "qwen2" | "qwen3" | "gemma3") {
+    if !matches!(arch, "qwen2" | "qwen3" | "gemma3") || script.is_some() {
         matrix(&mut w, &mut rng, "output.weight".into(), s.n_embd, n_vocab)?;
     }
     if let Some(name) = rope_factors {

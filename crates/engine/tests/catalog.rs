@@ -19,6 +19,10 @@ fn catalog_is_well_formed_and_lists_the_families() {
         "llama-3.2-1b-instruct-q4_k_m",
         "tinyllama-1.1b-chat-q4_k_m",
         "phi-3.5-mini-instruct-q4_k_m",
+        "gemma-3-270m-it-q8_0",
+        "gemma-3-1b-it-q4_k_m",
+        "qwen3-0.6b-q8_0",
+        "qwen3-1.7b-q4_k_m",
     ] {
         assert!(models.iter().any(|m| m.id == id), "{id} missing");
     }

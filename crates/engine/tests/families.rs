@@ -5,8 +5,8 @@
 mod common;
 
 use arbitre_engine::sampler::argmax;
-use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf};
-use arbitre_engine::{CpuBackend, Engine};
+use arbitre_engine::synth::{SynthQuant, SynthShape, synth_gguf, synth_scripted_gguf};
+use arbitre_engine::{CpuBackend, Engine, Message, StopReason};
 use arbitre_gguf::GgufHeader;
 use common::*;
 use sha2::{Digest, Sha256};
@@ -147,4 +147,34 @@ fn unsupported_architectures_are_named() {
     bytes[at..at + 5].copy_from_slice(b"mamba");
     let err = Engine::from_gguf_bytes(CpuBackend, bytes).err().expect("refused").to_string();
     assert!(err.contains("\"mamba\"") && err.contains("llama, qwen2, qwen3, phi3, gemma3"), "{err}");
+}
+
+/// A scripted model answers any prompt with its script, reasoning block included, and stops.
+#[test]
+fn scripted_models_answer_their_script() {
+    let script = "<think>Two and two make four.</think>Four!";
+    for (arch, vocab, expected) in [
+        ("qwen3", "gpt-2", script.to_string()),
+        // SentencePiece puts a space before the words that follow a whole token.
+        ("llama", "llama-spm", "<think> Two and two make four.</think> Four!".to_string()),
+    ] {
+        let vocab = GgufHeader::parse(&read(&format!("vocab/ggml-vocab-{vocab}.gguf"))).expect("parses").metadata;
+        let bytes = synth_scripted_gguf(arch, &SynthShape::test(), &vocab, script, 3).expect("scripted");
+        let engine = Engine::from_gguf_bytes(CpuBackend, bytes).expect("loads");
+        for question in ["What is two and two?", "Hi"] {
+            let mut g = engine.generate_chat(&[Message::user(question)], greedy(40)).expect("generator");
+            let (text, reason) = g.run_to_end().expect("runs");
+            assert_eq!(text, expected, "{arch}: {question}");
+            assert_eq!(reason, StopReason::Eos, "{arch}");
+            // Ten tokens: <think> Two ␣and ␣two ␣make ␣four . </think> Four !
+            assert_eq!(g.generated().len(), 10, "{arch}");
+        }
+    }
+    let vocab = GgufHeader::parse(&read("vocab/ggml-vocab-gpt-2.gguf")).expect("parses").metadata;
+    let twice =
+        synth_scripted_gguf("qwen3", &SynthShape::test(), &vocab, "Four and four and", 3).err().expect("refused");
+    assert!(twice.to_string().contains("comes twice"), "{twice}");
+    let long = "word ".repeat(300);
+    let long = synth_scripted_gguf("qwen3", &SynthShape::test(), &vocab, &long, 3).err().expect("refused");
+    assert!(long.to_string().contains("1 to 255 tokens"), "{long}");
 }

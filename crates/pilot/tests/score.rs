@@ -309,6 +309,17 @@ fn task_scoring_uses_asserts_or_the_reference() {
 }
 
 #[test]
+fn reasoning_is_not_scored() {
+    let mut t = Task::prompt("1", "Capital of France?");
+    t.expected = Some(Expected::AnyOf(vec!["Paris".into()]));
+    assert!(score_task(&t, &Observation::answer("<think>France, so Paris.</think>\n\nParis")).pass);
+    // The reference named only in the reasoning is not an answer.
+    assert!(!score_task(&t, &Observation::answer("<think>Paris? No.</think>Lyon")).pass);
+    t.asserts = vec![Assert::WordCount { min: None, max: Some(1) }];
+    assert!(score_task(&t, &Observation::answer("<think>a long chain of thought</think>Paris")).pass);
+}
+
+#[test]
 fn assert_serde_uses_promptfoo_style_tags() {
     let a: Assert = serde_json::from_value(json!({"type": "icontains-any", "values": ["a"]})).expect("parses");
     assert_eq!(a, Assert::IcontainsAny { values: vec!["a".into()] });

@@ -263,6 +263,10 @@ pub struct RunStats {
     pub prefill_tokens: usize,
     /// Tokens generated.
     pub generated_tokens: usize,
+    /// Of the generated tokens, those of a `<think>` reasoning block (0 for a model that does
+    /// not think). Absent (0) from senders that do not say.
+    #[serde(default)]
+    pub reasoning_tokens: usize,
     /// Time to first token, ms.
     pub ttft_ms: f64,
     /// Prompt tokens per second.

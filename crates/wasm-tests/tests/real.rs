@@ -1,7 +1,7 @@
 //! Real trained weights in wasm32 (simd128) and on WebGPU in headless Chromium, against the
 //! llama.cpp references of `tests/golden/real/` (see the engine's native `tests/real.rs`):
 //! SmolLM2-135M-Instruct F32 greedy chat answers exactly, and quantized files scored like
-//! llama-perplexity within the same statistical rule as natively.
+//! llama-perplexity within the same statistical rule as natively (Gemma 3: `real_gemma.rs`).
 //!
 //! The model files are fetched from the static server `scripts/test-wasm.sh` starts over
 //! `scripts/real-models.sh`'s folder; its address is baked in at build time
@@ -15,45 +15,14 @@
 
 use arbitre_engine::perplexity::{Reference, Scores, compare, n_scored, score_window, windows};
 use arbitre_engine::{Backend, CpuBackend, Engine, GenerateOptions, Message, SamplingParams, Step, WebGpuBackend};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-macro_rules! golden {
-    ($rel:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/real/", $rel))
-    };
-}
+#[macro_use]
+mod common;
 
-const BASE: Option<&str> = option_env!("ARBITRE_REAL_URL");
-
-async fn fetch_bytes(file: &str) -> Vec<u8> {
-    let base = BASE.expect("ARBITRE_REAL_URL is unset: run these tests through scripts/test-wasm.sh");
-    let url = format!("{base}{file}");
-    let window = web_sys::window().expect("a window");
-    let resp = JsFuture::from(window.fetch_with_str(&url)).await.unwrap_or_else(|e| panic!("{url}: {e:?}"));
-    let resp: web_sys::Response = resp.dyn_into().expect("a Response");
-    assert!(resp.ok(), "{url}: HTTP {} (scripts/real-models.sh makes the files)", resp.status());
-    let buf = JsFuture::from(resp.array_buffer().expect("arrayBuffer")).await.expect("body");
-    js_sys::Uint8Array::new(&buf).to_vec()
-}
-
-/// Lets the browser run its event loop. The CPU backend computes synchronously: without a
-/// pause between steps the page would not answer the test driver for minutes, and chromedriver
-/// gives up on a renderer silent for 30 s.
-async fn yield_now() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let window = web_sys::window().expect("a window");
-        window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0).expect("setTimeout");
-    });
-    JsFuture::from(promise).await.expect("timer");
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).expect("reference json")
-}
+use common::{fetch_bytes, json, now_ms, yield_now};
 
 /// Greedy answers to the recorded conversations (those named in `only`, or all) against
 /// llama.cpp's, stepping asynchronously as the page does.
@@ -102,10 +71,6 @@ async fn check_chats<B: Backend>(engine: &Engine<B>, only: Option<&[&str]>) {
 /// turns (the three tests took 478 s in one binary on two busy cores, against a 600 s limit).
 const CPU_CHATS: Option<&[&str]> =
     if cfg!(feature = "real-full") { None } else { Some(&["system-pirate", "multi-turn"]) };
-
-fn now_ms() -> f64 {
-    js_sys::Date::now()
-}
 
 #[wasm_bindgen_test]
 async fn f32_greedy_chats_equal_llama_cpp_in_wasm() {

@@ -1,10 +1,12 @@
 //! The chat view in the browser (wasm32 only): [`Answer`] renders an answer's Markdown tree
 //! ([`super::markdown`]) node by node as Yew elements, never through an HTML string, with a
-//! "raw" toggle showing the text as generated; [`ChatColumns`] shows the message box and one
+//! "raw" toggle showing the text as generated and a thinking model's `<think>` reasoning
+//! collapsed apart from the answer; [`ChatColumns`] shows the message box and one
 //! column per pane.
 
 use std::rc::Rc;
 
+use arbitre_chat::reasoning;
 use arbitre_protocol::ChatRole;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -134,6 +136,9 @@ pub struct AnswerProps {
     /// `data-testid` of the raw text (`answer-raw` in threads).
     #[prop_or(AttrValue::from("answer-raw"))]
     pub raw_testid: AttrValue,
+    /// Tokens of the reasoning, when known (`~` marks an estimate).
+    #[prop_or_default]
+    pub reasoning_tokens: Option<(u64, bool)>,
 }
 
 /// An answer as Markdown, with a toggle to the raw text (always in the page, hidden unless
@@ -143,8 +148,9 @@ pub fn Answer(props: &AnswerProps) -> Html {
     let raw = use_state(|| false);
     let nodes = {
         let text = props.text.clone();
-        use_memo(text, |t| Rc::new(markdown::parse(t)))
+        use_memo(text, |t| Rc::new(markdown::parse(reasoning::answer(t))))
     };
+    let split = reasoning::split(&props.text);
     let toggle = {
         let raw = raw.clone();
         Callback::from(move |_: MouseEvent| raw.set(!*raw))
@@ -153,10 +159,32 @@ pub fn Answer(props: &AnswerProps) -> Html {
         <div class="answer">
             <button class="link small answer-toggle" data-testid="answer-raw-toggle" onclick={toggle}
                 aria-pressed={raw.to_string()}>{ if *raw { "formatted" } else { "raw" } }</button>
+            if let Some(thought) = split.reasoning.filter(|_| !*raw) {
+                <details class="reasoning" data-testid="reasoning" data-thinking={split.thinking.to_string()}>
+                    <summary data-testid="reasoning-summary">{reasoning_summary(split.thinking, props.reasoning_tokens)}</summary>
+                    <pre class="reasoning-text">{thought.to_string()}</pre>
+                </details>
+            }
             <div class="md" data-testid="answer-md" hidden={*raw}>{ for nodes.iter().map(node) }</div>
             <pre class="output" data-testid={props.raw_testid.clone()} hidden={!*raw}>{props.text.clone()}</pre>
         </div>
     }
+}
+
+/// The collapsed reasoning's title: "Thinking…" while the block is open, else its size.
+fn reasoning_summary(thinking: bool, tokens: Option<(u64, bool)>) -> String {
+    match (thinking, tokens) {
+        (true, _) => "Thinking…".into(),
+        (false, Some((n, estimated))) => format!("Reasoning · {}{n} tokens", if estimated { "~" } else { "" }),
+        (false, None) => "Reasoning".into(),
+    }
+}
+
+/// The reasoning tokens a turn's statistics (JSON) report, and whether they are an estimate.
+fn reasoning_count(json: &str) -> Option<(u64, bool)> {
+    let v = serde_json::from_str::<serde_json::Value>(json).ok()?;
+    let n = v.get("reasoning_tokens")?.as_u64()?;
+    Some((n, v.get("reasoning_estimated").and_then(serde_json::Value::as_bool).unwrap_or(false)))
 }
 
 /// The vote buttons under question `q`'s local answer.
@@ -199,7 +227,7 @@ fn thread(t: &Thread, testid: String, title: String, votes: Option<(&Chat, &Call
                     html! {
                         <div class={classes!("turn", "assistant", turn.state.as_str())} data-testid="turn" data-role={role}
                             data-state={turn.state.as_str()} data-json={turn.stats_json.clone()}>
-                            <Answer text={AttrValue::from(turn.text.clone())} />
+                            <Answer text={AttrValue::from(turn.text.clone())} reasoning_tokens={reasoning_count(&turn.stats_json)} />
                             if turn.state == TurnState::Running { <span class="muted small">{"…"}</span> }
                             if let Some(e) = &turn.error { <p class="error small" role="alert">{e.clone()}</p> }
                             if !turn.stats_json.is_empty() { <p class="muted small turn-stats">{stats_line(&turn.stats_json)}</p> }
@@ -226,7 +254,17 @@ fn stats_line(json: &str) -> String {
         parts.push(format!("input {i} tok"));
     }
     if let Some(g) = num("generated_tokens").or(num("output_tokens")) {
-        parts.push(format!("{g} tok out"));
+        match num("reasoning_tokens").filter(|r| *r > 0.0) {
+            Some(r) => {
+                let approx = if v.get("reasoning_estimated").and_then(serde_json::Value::as_bool) == Some(true) {
+                    "~"
+                } else {
+                    ""
+                };
+                parts.push(format!("{g} tok out ({approx}{r} reasoning)"));
+            }
+            None => parts.push(format!("{g} tok out")),
+        }
     }
     if let Some(t) = num("decode_tps").filter(|t| *t > 0.0) {
         parts.push(format!("{} tok/s", crate::format::rate(t)));

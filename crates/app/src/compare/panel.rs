@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use arbitre_chat::reasoning;
 use arbitre_hosted::transport::{self, Abort};
 use arbitre_hosted::{ProviderId, RequestSpec, RunSummary, StreamEvent, build_request, presets};
 use arbitre_protocol::NetEntry;
@@ -13,8 +14,8 @@ use crate::chat::state::PaneId;
 use crate::chat::view::ChatAction;
 use crate::compare::diff::{DiffKind, quick_diff};
 use crate::compare::panes::{
-    self, ApiChoice, COMPARE_COLUMNS, LocalResult, MAX_API_PANES, Metrics, api_metrics, api_turn_stats, billed_usage,
-    conversation_prompt, hosted_prompt, hosted_sampling, local_metrics, price_for,
+    self, ApiChoice, COMPARE_COLUMNS, LocalResult, MAX_API_PANES, Metrics, api_metrics, api_turn_stats, api_turn_text,
+    billed_usage, conversation_prompt, hosted_prompt, hosted_sampling, local_metrics, price_for,
 };
 use crate::compare::workbench::{ApiRun, Workbench, WorkbenchAction, use_workbench};
 use crate::dom::{checked, forget_key, input_value, on_each_input, select_value, status_of, store_key, stored_key};
@@ -304,7 +305,11 @@ fn start_all(cx: StartContext) {
             match result {
                 Ok(summary) => {
                     on_net.emit(net(200, &summary));
-                    report(ChatAction::Done(PaneId::Api(pane), api_turn_stats(&summary), Some(summary.text.clone())));
+                    report(ChatAction::Done(
+                        PaneId::Api(pane),
+                        api_turn_stats(&summary),
+                        Some(api_turn_text(&summary)),
+                    ));
                     let (usage, estimated) = billed_usage(&summary);
                     workbench.dispatch(WorkbenchAction::ApiRun(ApiRun {
                         pane,
@@ -318,7 +323,7 @@ fn start_all(cx: StartContext) {
                 Err(failed) if failed.error.is_abort() => {
                     on_net.emit(net(0, &failed.partial));
                     let stats = api_turn_stats(&failed.partial);
-                    report(ChatAction::Done(PaneId::Api(pane), stats, Some(failed.partial.text.clone())));
+                    report(ChatAction::Done(PaneId::Api(pane), stats, Some(api_turn_text(&failed.partial))));
                     runs.dispatch(RunAction::Finish {
                         pane,
                         generation,
@@ -632,14 +637,14 @@ pub fn ComparePanel(props: &CompareProps) -> Html {
     let any_estimate =
         rows.iter().any(|(_, m)| m.input.is_some_and(|t| t.estimated) || m.output.is_some_and(|t| t.estimated));
 
-    // Quick diff.
+    // Quick diff, of the answers without their reasoning.
     let mut answers: Vec<(String, String)> = Vec::new();
     if let Some(l) = &props.local {
-        answers.push((format!("Local · {}", l.label), l.text.clone()));
+        answers.push((format!("Local · {}", l.label), reasoning::answer(&l.text).to_string()));
     }
     for (n, run) in runs.0.iter().enumerate() {
         if !run.text.is_empty() {
-            answers.push((format!("API {} · {}", n + 1, run.model), run.text.clone()));
+            answers.push((format!("API {} · {}", n + 1, run.model), reasoning::answer(&run.text).to_string()));
         }
     }
     let (pa, pb) = *diff_pick;

@@ -4,6 +4,7 @@
 //! total time, tokens/s, input/output tokens (estimates flagged) and the cost from
 //! `arbitre_pricing`. Money is never computed with floats here.
 
+use arbitre_chat::reasoning;
 use arbitre_hosted::{ChatMessage, Prompt as HostedPrompt, ProviderId, Role, RunSummary};
 use arbitre_pricing::money::group_thousands;
 use arbitre_pricing::{Currency, ExactCost, ExchangeRate, Money, PriceEntry, PriceTable, Usage};
@@ -170,16 +171,34 @@ pub fn conversation_prompt(turns: &[arbitre_protocol::ChatTurn], system: Option<
 }
 
 /// The statistics of an API answer as the chat view keeps them (`data-json` of the turn).
+/// A thinking model's reasoning tokens, which OpenAI-compatible APIs count with the output
+/// without saying how many, are estimated from the share of the text
+/// ([`reasoning::estimate_reasoning_tokens`]): `reasoning_estimated` says so.
 pub fn api_turn_stats(summary: &RunSummary) -> String {
     let (usage, estimated) = billed_usage(summary);
-    serde_json::json!({
+    let mut stats = serde_json::json!({
         "ttft_ms": summary.first_token_ms,
         "total_ms": summary.total_ms,
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
         "estimated": estimated,
-    })
-    .to_string()
+    });
+    let text = api_turn_text(summary);
+    if reasoning::split(&text).reasoning.is_some() {
+        stats["reasoning_tokens"] = reasoning::estimate_reasoning_tokens(&text, usage.output_tokens).into();
+        stats["reasoning_estimated"] = true.into();
+    }
+    stats.to_string()
+}
+
+/// An API answer as its thread shows it: reasoning the provider streamed apart (DeepSeek's
+/// `reasoning_content`, Anthropic's thinking blocks) put back in front as a `<think>` block, so
+/// that every pane's reasoning shows, and is left out, the same way.
+pub fn api_turn_text(summary: &RunSummary) -> String {
+    if summary.reasoning.trim().is_empty() || reasoning::split(&summary.text).reasoning.is_some() {
+        return summary.text.clone();
+    }
+    format!("{}{}{}\n\n{}", reasoning::OPEN, summary.reasoning.trim(), reasoning::CLOSE, summary.text)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,7 +324,7 @@ pub fn local_metrics(local: &LocalResult) -> Metrics {
         input: Some(Tokens { count: s.prompt_tokens as u64, estimated: false }),
         output: Some(Tokens { count: s.generated_tokens as u64, estimated: false }),
         cost: CostView::Local,
-        words: local.text.split_whitespace().count(),
+        words: reasoning::answer(&local.text).split_whitespace().count(),
     }
 }
 
@@ -343,7 +362,7 @@ pub fn api_metrics(provider: ProviderId, model: &str, summary: &RunSummary, tabl
         input: Some(Tokens { count: resolved.input.tokens, estimated: resolved.input.estimated }),
         output: Some(Tokens { count: resolved.output.tokens, estimated: resolved.output.estimated }),
         cost,
-        words: summary.text.split_whitespace().count(),
+        words: reasoning::answer(&summary.text).split_whitespace().count(),
     }
 }
 
@@ -611,6 +630,7 @@ mod tests {
                 prompt_tokens: 5,
                 prefill_tokens: 5,
                 generated_tokens: 30,
+                reasoning_tokens: 0,
                 ttft_ms: 40.0,
                 prefill_tps: 100.0,
                 decode_tps: 250.0,
@@ -627,5 +647,30 @@ mod tests {
         assert_eq!(cells[7], "3");
         assert_eq!(format_exact(ExactCost { picos: 75_000, currency: Currency::Usd }), "< $0.000001");
         assert_eq!(format_tokens(None), "—");
+    }
+
+    #[test]
+    fn reasoning_is_shown_apart_counted_and_left_out_of_words() {
+        let usage = HostedUsage { output_tokens: Some(26), ..HostedUsage::default() };
+        // Reasoning in the content, as a self-hosted server sends a thinking model's output.
+        let inline = summary(ProviderId::LlamaCpp, "<think>abcde</think>Four, said plainly", usage.clone());
+        assert_eq!(api_turn_text(&inline), inline.text);
+        let stats: serde_json::Value = serde_json::from_str(&api_turn_stats(&inline)).unwrap();
+        // 20 of the 38 characters are the reasoning and its tags: 26 × 20 / 38 ≈ 14.
+        assert_eq!(stats["reasoning_tokens"], 14);
+        assert_eq!(stats["reasoning_estimated"], true);
+        let table = PriceTable::default();
+        assert_eq!(api_metrics(ProviderId::LlamaCpp, "m", &inline, &table).words, 3);
+
+        // Reasoning streamed apart is put back in front of the answer.
+        let mut apart = summary(ProviderId::DeepSeek, "Four", usage);
+        apart.reasoning = " Two and two.\n".into();
+        assert_eq!(api_turn_text(&apart), "<think>Two and two.</think>\n\nFour");
+        let stats: serde_json::Value = serde_json::from_str(&api_turn_stats(&apart)).unwrap();
+        assert!(stats["reasoning_tokens"].as_u64().unwrap() > 0, "{stats}");
+
+        let plain = summary(ProviderId::OpenAi, "Four", HostedUsage::default());
+        let stats: serde_json::Value = serde_json::from_str(&api_turn_stats(&plain)).unwrap();
+        assert!(stats.get("reasoning_tokens").is_none(), "{stats}");
     }
 }

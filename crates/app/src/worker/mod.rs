@@ -17,6 +17,7 @@ use fetch::{list_cache, open_cache, sleep_ms};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use arbitre_chat::reasoning::ReasoningCounter;
 use arbitre_engine::{
     Backend, ChatCache, CpuBackend, Engine, GenerateOptions, Generator, Message, SamplingParams, Step, StopReason,
     WebGpuBackend,
@@ -405,12 +406,14 @@ async fn run<B: Backend>(
     // every TOKEN_POST_MS, so the page renders ~10 times a second however fast the model is
     // (a model slower than that still shows every token as it comes).
     let (mut pending, mut pending_tokens, mut last_post) = (String::new(), 0usize, None::<f64>);
+    let mut reasoning = ReasoningCounter::new();
     let reason = loop {
         if *stop.borrow() {
             cancel.cancel();
         }
         match generator.step_async().await.map_err(gen_err)? {
             Step::Token { text, .. } => {
+                reasoning.push(&text);
                 pending.push_str(&text);
                 pending_tokens += 1;
                 let now = now_ms();
@@ -421,6 +424,7 @@ async fn run<B: Backend>(
                 after_token(generator.generated().len());
             }
             Step::Done { reason, text } => {
+                reasoning.push_text(&text);
                 pending.push_str(&text);
                 if !pending.is_empty() || pending_tokens > 0 {
                     post(&Event::Token { id, text: pending, tokens: pending_tokens });
@@ -439,6 +443,7 @@ async fn run<B: Backend>(
         prompt_tokens: s.prompt_tokens,
         prefill_tokens: s.prefill_tokens,
         generated_tokens: s.generated_tokens,
+        reasoning_tokens: reasoning.reasoning_tokens().min(s.generated_tokens),
         ttft_ms: s.ttft_ms,
         prefill_tps: s.prefill_tps,
         decode_tps: s.decode_tps,

@@ -217,8 +217,10 @@ pub fn evaluate(check: &Assert, obs: &Observation<'_>) -> CheckResult {
 }
 
 /// Scores a task's answer: every assert, or when there are none and the task has a reference
-/// answer, normalised equality with any of its acceptable answers.
+/// answer, normalised equality with any of its acceptable answers. A thinking model's
+/// `<think>` reasoning is not part of the answer: it is cut off before scoring.
 pub fn score_task(task: &Task, obs: &Observation<'_>) -> TaskScore {
+    let obs = &Observation { answer: arbitre_chat::reasoning::answer(obs.answer), ..*obs };
     let mut checks: Vec<CheckResult> = task.asserts.iter().map(|a| evaluate(a, obs)).collect();
     if task.asserts.is_empty()
         && let Some(expected) = &task.expected
