@@ -172,9 +172,9 @@ fn scripted_models_answer_their_script() {
     }
     let vocab = GgufHeader::parse(&read("vocab/ggml-vocab-gpt-2.gguf")).expect("parses").metadata;
     let twice =
-        synth_scripted_gguf("qwen3", &SynthShape::test(), &vocab, "Four and four and", 3).err().expect("refused");
+        synth_scripted_gguf("qwen3", &SynthShape::test(), &vocab, "Four and four and", 3).expect_err("refused");
     assert!(twice.to_string().contains("comes twice"), "{twice}");
     let long = "word ".repeat(300);
-    let long = synth_scripted_gguf("qwen3", &SynthShape::test(), &vocab, &long, 3).err().expect("refused");
+    let long = synth_scripted_gguf("qwen3", &SynthShape::test(), &vocab, &long, 3).expect_err("refused");
     assert!(long.to_string().contains("1 to 255 tokens"), "{long}");
 }
