@@ -75,3 +75,22 @@ test('reasoning shows collapsed and apart, is counted apart, and is left out of 
   assert.equal(await localTurn.locator('[data-testid="answer-raw"]').isVisible(), true);
   await page.close();
 });
+
+test('thinking=0 sets the template\'s thinking switch: the prompt holds an empty reasoning block', async () => {
+  const prompts = {};
+  for (const thinking of [null, '0']) {
+    const page = await env.browser.context.newPage();
+    const params = new URLSearchParams({ model: `${env.server.base}/synth/qwen3-think.gguf`, temperature: 0, max_tokens: 40, backend: 'cpu' });
+    if (thinking !== null) params.set('thinking', thinking);
+    await page.goto(`${env.server.base}/?${params}`);
+    await waitForState(page, ['idle']);
+    await send(page, 'What is two and two?');
+    assert.deepEqual(await waitAnswers(page, ['thread-local'], 0, 300_000), ['done']);
+    prompts[thinking ?? 'default'] = JSON.parse((await turn(page, 'thread-local', 'assistant', 0)).json).prompt_tokens;
+    assert.equal(new URL(page.url()).searchParams.get('thinking'), thinking, 'the link keeps the switch');
+    await page.close();
+  }
+  // "<think>\n\n</think>\n\n" after the assistant's header: a few more prompt tokens.
+  assert.ok(prompts['0'] > prompts.default, JSON.stringify(prompts));
+});
+
