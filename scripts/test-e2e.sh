@@ -55,8 +55,10 @@ for shape in smol135 tiny1b; do
   fi
 done
 # A scripted qwen3 that answers any prompt with a reasoning block and an answer, on
-# SmolLM2's vocabulary, for e2e/think.test.mjs.
+# SmolLM2's vocabulary and with a Qwen3-style template (its thinking switch), for
+# e2e/think.test.mjs.
 "$ARBITRE_CLI" synth --arch qwen3 --shape test --vocab "$ARBITRE_MODELS_DIR/SmolLM2-135M-Instruct.Q4_1.gguf" \
+  --chat-template crates/chat/tests/templates/qwen3-like.jinja \
   --script '<think>Two and two make four.</think>Four!' --out target/synth/qwen3-think.gguf
 (cd web && npm ci --no-audit --no-fund --cache "$HOME/.cache/arbitre/npm" >/dev/null)
 cd web && node --test --test-concurrency=1 e2e/

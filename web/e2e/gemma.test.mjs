@@ -3,30 +3,17 @@
 // none: the gemma3 fallback), answering as the native CLI does on the same file. The published
 // file is the base model (google/gemma-3-270m, not the -it one), so the answer is no good
 // answer: what is checked is that the page runs it, through the same template, token for token.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launch, waitForState, text, shots, modelsDir, cli } from './harness.mjs';
+import { serverAndBrowser, waitForState, text, shots, modelsDir, cli } from './harness.mjs';
 
 const FILE = 'gemma-3-270m-q4_k_m.gguf';
 const modelFile = path.join(modelsDir, FILE);
 const MAX_TOKENS = 24;
 const PROMPT = 'What is the capital of France?';
-let server;
-let browser;
-
-before(async () => {
-  assert.ok(fs.existsSync(modelFile), `${modelFile} is missing: run scripts/real-models.sh --gemma`);
-  assert.ok(fs.existsSync(cli), `${cli} is missing: cargo build -p arbitre-cli`);
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = serverAndBrowser([[modelFile, 'run scripts/real-models.sh --gemma'], [cli, 'cargo build -p arbitre-cli']]);
 
 test('Gemma 3 270M runs in chat mode in the page through its template, beginning as the native CLI does', async () => {
   const r = spawnSync(cli, ['generate', '--model', modelFile, '--chat', '--temperature', '0',
@@ -37,10 +24,10 @@ test('Gemma 3 270M runs in chat mode in the page through its template, beginning
   const nativePrompt = Number(/prompt (\d+) tok/.exec(r.stderr)?.[1]);
   assert.ok(nativePrompt > 10, `the question inside Gemma's template: ${r.stderr}`);
 
-  const page = await browser.context.newPage();
-  const params = new URLSearchParams({ model: `${server.base}/models/${FILE}`, chat: 1, prompt: PROMPT,
+  const page = await env.browser.context.newPage();
+  const params = new URLSearchParams({ model: `${env.server.base}/models/${FILE}`, chat: 1, prompt: PROMPT,
     temperature: 0, max_tokens: MAX_TOKENS, backend: 'cpu' });
-  await page.goto(`${server.base}/?${params}`);
+  await page.goto(`${env.server.base}/?${params}`);
   await waitForState(page, ['idle'], 300_000);
   await page.locator('[data-testid="run"]').click();
   assert.equal(await waitForState(page, ['done', 'error'], 600_000), 'done', await page.locator('body').innerText());

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -132,4 +134,21 @@ export async function send(page, message) {
   const button = page.locator('[data-testid="chat-send"]');
   await page.waitForFunction(() => !document.querySelector('[data-testid="chat-send"]')?.disabled, null, { timeout: 600_000 });
   await button.click();
+}
+
+/** Registers node:test hooks that check the `needed` files ([path, how to make it] pairs), then
+ * start the server and the browser, and stop them at the end; returns an object whose `server`
+ * and `browser` are set once started. */
+export function serverAndBrowser(needed = []) {
+  const env = {};
+  before(async () => {
+    for (const [file, hint] of needed) assert.ok(fs.existsSync(file), `${file} is missing: ${hint}`);
+    env.server = await startServer();
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    env.server?.stop();
+  });
+  return env;
 }

@@ -4,25 +4,13 @@
 // OpenAI-compatible API whose content holds a reasoning block its template opened. Each pane
 // shows its reasoning collapsed, counted apart from the answer; the quick diff compares the
 // answers alone.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launch, waitForState, shots, repo, turn, waitAnswers, send } from './harness.mjs';
+import { serverAndBrowser, waitForState, shots, repo, turn, waitAnswers, send } from './harness.mjs';
 
 const modelFile = path.join(repo, 'target', 'synth', 'qwen3-think.gguf');
-let server;
-let browser;
-
-before(async () => {
-  assert.ok(fs.existsSync(modelFile), `${modelFile} is missing: scripts/test-e2e.sh writes it`);
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = serverAndBrowser([[modelFile, 'scripts/test-e2e.sh writes it']]);
 
 /** What a thread's `n`-th answer shows: the reasoning's title, whether it is open, its text,
  * the answer as rendered, and the statistics line. */
@@ -41,12 +29,12 @@ async function shown(page, thread, n) {
 }
 
 test('reasoning shows collapsed and apart, is counted apart, and is left out of the comparison', async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const params = new URLSearchParams({
-    model: `${server.base}/synth/qwen3-think.gguf`, temperature: 0, max_tokens: 40, backend: 'cpu',
-    api: 'llamacpp', api_base: `${server.base}/fake/think/v1`, api_model: 'thinker',
+    model: `${env.server.base}/synth/qwen3-think.gguf`, temperature: 0, max_tokens: 40, backend: 'cpu',
+    api: 'llamacpp', api_base: `${env.server.base}/fake/think/v1`, api_model: 'thinker',
   });
-  await page.goto(`${server.base}/?${params}`);
+  await page.goto(`${env.server.base}/?${params}`);
   await waitForState(page, ['idle']);
   await send(page, 'What is two and two?');
   const threads = ['thread-local', 'thread-api-0'];
@@ -87,3 +75,22 @@ test('reasoning shows collapsed and apart, is counted apart, and is left out of 
   assert.equal(await localTurn.locator('[data-testid="answer-raw"]').isVisible(), true);
   await page.close();
 });
+
+test('thinking=0 sets the template\'s thinking switch: the prompt holds an empty reasoning block', async () => {
+  const prompts = {};
+  for (const thinking of [null, '0']) {
+    const page = await env.browser.context.newPage();
+    const params = new URLSearchParams({ model: `${env.server.base}/synth/qwen3-think.gguf`, temperature: 0, max_tokens: 40, backend: 'cpu' });
+    if (thinking !== null) params.set('thinking', thinking);
+    await page.goto(`${env.server.base}/?${params}`);
+    await waitForState(page, ['idle']);
+    await send(page, 'What is two and two?');
+    assert.deepEqual(await waitAnswers(page, ['thread-local'], 0, 300_000), ['done']);
+    prompts[thinking ?? 'default'] = JSON.parse((await turn(page, 'thread-local', 'assistant', 0)).json).prompt_tokens;
+    assert.equal(new URL(page.url()).searchParams.get('thinking'), thinking, 'the link keeps the switch');
+    await page.close();
+  }
+  // "<think>\n\n</think>\n\n" after the assistant's header: a few more prompt tokens.
+  assert.ok(prompts['0'] > prompts.default, JSON.stringify(prompts));
+});
+

@@ -32,6 +32,9 @@ pub struct RunSettings {
     pub backend: BackendChoice,
     /// Keep generating past end-of-generation tokens.
     pub ignore_eos: bool,
+    /// A thinking model's switch (`thinking=1|0`): reason before answering, or answer at once;
+    /// `None` leaves the chat template's default.
+    pub thinking: Option<bool>,
     /// Expected sha256 of a model given by URL (catalog models carry their own).
     pub sha256: Option<String>,
     /// Benchmark mode: a synthetic prompt of `prompt_tokens` tokens.
@@ -52,6 +55,7 @@ impl Default for RunSettings {
             stop: Vec::new(),
             backend: BackendChoice::Auto,
             ignore_eos: false,
+            thinking: None,
             sha256: None,
             bench: false,
             prompt_tokens: 64,
@@ -157,6 +161,7 @@ impl RunSettings {
                     None => w.push(format!("ignored backend={v:?}: expected auto, webgpu or cpu")),
                 },
                 "ignore_eos" => s.ignore_eos = parse_bool(v),
+                "thinking" => s.thinking = Some(parse_bool(v)),
                 "sha256" => {
                     let hex = v.trim().to_ascii_lowercase();
                     if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -229,6 +234,9 @@ impl RunSettings {
         if self.ignore_eos {
             out.push(("ignore_eos", "1".into()));
         }
+        if let Some(on) = self.thinking {
+            out.push(("thinking", if on { "1" } else { "0" }.into()));
+        }
         if let Some(h) = &self.sha256 {
             out.push(("sha256", h.clone()));
         }
@@ -299,6 +307,7 @@ mod tests {
             stop: vec!["\n\n".into(), "END".into()],
             backend: BackendChoice::Webgpu,
             ignore_eos: true,
+            thinking: Some(false),
             sha256: Some("ab".repeat(32)),
             bench: true,
             prompt_tokens: 128,

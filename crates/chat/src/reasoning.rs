@@ -107,7 +107,9 @@ impl ReasoningCounter {
         if self.opened.is_none() {
             self.head.push_str(piece);
             let lead = self.head.trim_start();
-            if !lead.is_empty() && !(lead.len() < OPEN.len() && OPEN.starts_with(lead)) {
+            // Still white space, or a beginning of the tag: too early to tell.
+            let undecided = lead.is_empty() || (lead.len() < OPEN.len() && OPEN.starts_with(lead));
+            if !undecided {
                 self.opened = Some(lead.starts_with(OPEN));
                 self.head = String::new();
             }

@@ -184,6 +184,7 @@ pub fn run_options(a: &RunArgs) -> GenerateOptions {
         stop: Vec::new(),
         ignore_eos: true,
         n_ctx: a.n_ctx,
+        thinking: None,
     }
 }
 

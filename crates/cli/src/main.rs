@@ -91,6 +91,9 @@ struct SynthArgs {
     /// `--script '<think>Two and two make four.</think>Four!'`.
     #[arg(long)]
     script: Option<String>,
+    /// A file whose text becomes the model's chat template (`tokenizer.chat_template`).
+    #[arg(long)]
+    chat_template: Option<PathBuf>,
     /// Output path.
     #[arg(long)]
     out: PathBuf,
@@ -163,6 +166,18 @@ struct GenerateArgs {
     /// System message for --chat.
     #[arg(long)]
     system: Option<String>,
+    /// For --chat with a thinking model whose template has the switch (Qwen3's
+    /// `enable_thinking`): `on` to reason first, `off` to answer at once. Default: the template's.
+    #[arg(long, value_parser = parse_on_off)]
+    thinking: Option<bool>,
+}
+
+fn parse_on_off(v: &str) -> std::result::Result<bool, String> {
+    match v {
+        "on" | "1" | "true" => Ok(true),
+        "off" | "0" | "false" => Ok(false),
+        _ => Err(format!("{v:?}: expected on or off")),
+    }
 }
 
 #[derive(Args)]
@@ -262,6 +277,7 @@ fn generate_on<B: Backend>(engine: Engine<B>, a: GenerateArgs) -> Result<()> {
         stop: a.stop,
         ignore_eos: a.ignore_eos,
         n_ctx: None,
+        thinking: a.thinking,
     };
     let mut run = if a.chat {
         let mut messages: Vec<Message> = a.system.iter().map(Message::system).collect();
@@ -346,7 +362,11 @@ fn chat(a: ChatArgs) -> Result<()> {
 }
 
 fn synth(a: SynthArgs) -> Result<()> {
-    let vocab = GgufHeader::parse(&read(&a.vocab)?).with_context(|| format!("reading {}", a.vocab.display()))?;
+    let mut vocab = GgufHeader::parse(&read(&a.vocab)?).with_context(|| format!("reading {}", a.vocab.display()))?;
+    if let Some(path) = &a.chat_template {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        vocab.metadata.insert("tokenizer.chat_template", arbitre_gguf::Value::String(text));
+    }
     let quant = SynthQuant::parse(&a.quant)?;
     let shape = SynthShape::named(&a.shape)?;
     let bytes = match &a.script {

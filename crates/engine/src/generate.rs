@@ -28,11 +28,22 @@ pub struct GenerateOptions {
     pub ignore_eos: bool,
     /// KV cache size; `None` uses the model's training context up to [`DEFAULT_N_CTX`].
     pub n_ctx: Option<usize>,
+    /// For a chat run, the template's thinking switch (`enable_thinking`, as in Qwen3's):
+    /// `Some(false)` asks a thinking model to answer without reasoning, `Some(true)` to reason
+    /// first; `None` leaves the template's default. Templates without the switch ignore it.
+    pub thinking: Option<bool>,
 }
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        Self { sampling: SamplingParams::default(), max_tokens: 256, stop: Vec::new(), ignore_eos: false, n_ctx: None }
+        Self {
+            sampling: SamplingParams::default(),
+            max_tokens: 256,
+            stop: Vec::new(),
+            ignore_eos: false,
+            n_ctx: None,
+            thinking: None,
+        }
     }
 }
 

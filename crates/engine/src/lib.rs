@@ -140,6 +140,12 @@ impl<B: Backend> Engine<B> {
 
     /// The conversation rendered with the chat template, ready for the assistant's turn.
     pub fn render_chat(&self, messages: &[Message]) -> Result<String> {
+        self.render_chat_with(messages, None)
+    }
+
+    /// [`Self::render_chat`] with the template's thinking switch set (see
+    /// [`GenerateOptions::thinking`]).
+    pub fn render_chat_with(&self, messages: &[Message], thinking: Option<bool>) -> Result<String> {
         let template =
             self.chat_template.as_ref().map_err(|e| EngineError::BadConfig(format!("chat template: {e}")))?;
         let piece = |id: Option<u32>| id.and_then(|i| self.tokenizer.id_to_token(i)).unwrap_or_default().to_owned();
@@ -147,7 +153,7 @@ impl<B: Backend> Engine<B> {
             add_generation_prompt: true,
             bos_token: piece(self.tokenizer.bos()),
             eos_token: piece(self.tokenizer.eos()),
-            extra: None,
+            extra: thinking.map(|on| serde_json::json!({ "enable_thinking": on })),
         };
         Ok(template.render(messages, &opts)?)
     }
@@ -155,7 +161,12 @@ impl<B: Backend> Engine<B> {
     /// Token ids of a conversation: the rendered template with its special tokens, and BOS when
     /// the model wants one and the template did not write it.
     pub fn encode_chat(&self, messages: &[Message]) -> Result<Vec<u32>> {
-        let text = self.render_chat(messages)?;
+        self.encode_chat_with(messages, None)
+    }
+
+    /// [`Self::encode_chat`] with the template's thinking switch set.
+    pub fn encode_chat_with(&self, messages: &[Message], thinking: Option<bool>) -> Result<Vec<u32>> {
+        let text = self.render_chat_with(messages, thinking)?;
         let bos_text = self.tokenizer.bos().and_then(|b| self.tokenizer.id_to_token(b)).unwrap_or_default();
         let add_bos = self.tokenizer.add_bos_default() && (bos_text.is_empty() || !text.starts_with(bos_text));
         Ok(self.tokenizer.encode(&text, add_bos, true)?)
@@ -163,7 +174,7 @@ impl<B: Backend> Engine<B> {
 
     /// Starts the assistant's turn of a conversation; the template's end-of-turn markers stop it.
     pub fn generate_chat(&self, messages: &[Message], mut options: GenerateOptions) -> Result<Generator<B>> {
-        let ids = self.encode_chat(messages)?;
+        let ids = self.encode_chat_with(messages, options.thinking)?;
         if let Ok(t) = &self.chat_template {
             options.stop.extend(t.end_of_turn_markers().into_iter().map(str::to_owned));
         }
@@ -179,7 +190,7 @@ impl<B: Backend> Engine<B> {
         cache: Option<ChatCache<B>>,
         mut options: GenerateOptions,
     ) -> Result<Generator<B>> {
-        let ids = self.encode_chat(messages)?;
+        let ids = self.encode_chat_with(messages, options.thinking)?;
         if let Ok(t) = &self.chat_template {
             options.stop.extend(t.end_of_turn_markers().into_iter().map(str::to_owned));
         }

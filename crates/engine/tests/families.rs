@@ -171,10 +171,35 @@ fn scripted_models_answer_their_script() {
         }
     }
     let vocab = GgufHeader::parse(&read("vocab/ggml-vocab-gpt-2.gguf")).expect("parses").metadata;
-    let twice =
-        synth_scripted_gguf("qwen3", &SynthShape::test(), &vocab, "Four and four and", 3).err().expect("refused");
+    let twice = synth_scripted_gguf("qwen3", &SynthShape::test(), &vocab, "Four and four and", 3).expect_err("refused");
     assert!(twice.to_string().contains("comes twice"), "{twice}");
     let long = "word ".repeat(300);
-    let long = synth_scripted_gguf("qwen3", &SynthShape::test(), &vocab, &long, 3).err().expect("refused");
+    let long = synth_scripted_gguf("qwen3", &SynthShape::test(), &vocab, &long, 3).expect_err("refused");
     assert!(long.to_string().contains("1 to 255 tokens"), "{long}");
+}
+
+/// The thinking switch of a Qwen3-style template (`enable_thinking`) follows
+/// [`GenerateOptions::thinking`](arbitre_engine::GenerateOptions): off, the prompt already
+/// holds an empty reasoning block; unset, the template's default.
+#[test]
+fn the_thinking_switch_reaches_the_template() {
+    let template = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../chat/tests/templates/qwen3-like.jinja"),
+    )
+    .expect("template");
+    let mut vocab = GgufHeader::parse(&read("vocab/ggml-vocab-gpt-2.gguf")).expect("parses").metadata;
+    vocab.insert("tokenizer.chat_template", arbitre_gguf::Value::String(template));
+    let bytes = synth_scripted_gguf("qwen3", &SynthShape::test(), &vocab, "Four", 3).expect("scripted");
+    let engine = Engine::from_gguf_bytes(CpuBackend, bytes).expect("loads");
+    let messages = [Message::user("What is two and two?")];
+    let off = engine.render_chat_with(&messages, Some(false)).expect("renders");
+    assert!(off.ends_with("<|im_start|>assistant\n<think>\n\n</think>\n\n"), "{off:?}");
+    let default = engine.render_chat(&messages).expect("renders");
+    assert_eq!(engine.render_chat_with(&messages, Some(true)).expect("renders"), default);
+    assert!(default.ends_with("<|im_start|>assistant\n"), "{default:?}");
+    let prompt_tokens = |thinking| {
+        let options = arbitre_engine::GenerateOptions { thinking, ..greedy(4) };
+        engine.generate_chat(&messages, options).expect("generator").stats().prompt_tokens
+    };
+    assert!(prompt_tokens(Some(false)) > prompt_tokens(None), "the empty block is part of the prompt");
 }

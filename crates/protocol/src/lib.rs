@@ -179,6 +179,9 @@ pub enum Request {
         stop: Vec<String>,
         /// Keep going past end-of-generation tokens (benchmarks).
         ignore_eos: bool,
+        /// The chat template's thinking switch (`enable_thinking`); `None`: its default.
+        #[serde(default)]
+        thinking: Option<bool>,
     },
     /// Stop the run or download with this id (ends it as done, keeping partial text).
     Stop {
@@ -471,6 +474,7 @@ mod tests {
                 max_tokens: 7,
                 stop: vec!["\n\n".into()],
                 ignore_eos: true,
+                thinking: Some(false),
             },
             Request::Stop { id: RequestId(2) },
             Request::ListCache,

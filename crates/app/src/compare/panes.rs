@@ -655,7 +655,7 @@ mod tests {
         // Reasoning in the content, as a self-hosted server sends a thinking model's output.
         let inline = summary(ProviderId::LlamaCpp, "<think>abcde</think>Four, said plainly", usage.clone());
         assert_eq!(api_turn_text(&inline), inline.text);
-        let stats: serde_json::Value = serde_json::from_str(&api_turn_stats(&inline)).unwrap();
+        let stats: serde_json::Value = serde_json::from_str(&api_turn_stats(&inline)).expect("json");
         // 20 of the 38 characters are the reasoning and its tags: 26 × 20 / 38 ≈ 14.
         assert_eq!(stats["reasoning_tokens"], 14);
         assert_eq!(stats["reasoning_estimated"], true);
@@ -666,11 +666,11 @@ mod tests {
         let mut apart = summary(ProviderId::DeepSeek, "Four", usage);
         apart.reasoning = " Two and two.\n".into();
         assert_eq!(api_turn_text(&apart), "<think>Two and two.</think>\n\nFour");
-        let stats: serde_json::Value = serde_json::from_str(&api_turn_stats(&apart)).unwrap();
-        assert!(stats["reasoning_tokens"].as_u64().unwrap() > 0, "{stats}");
+        let stats: serde_json::Value = serde_json::from_str(&api_turn_stats(&apart)).expect("json");
+        assert!(stats["reasoning_tokens"].as_u64().expect("a count") > 0, "{stats}");
 
         let plain = summary(ProviderId::OpenAi, "Four", HostedUsage::default());
-        let stats: serde_json::Value = serde_json::from_str(&api_turn_stats(&plain)).unwrap();
+        let stats: serde_json::Value = serde_json::from_str(&api_turn_stats(&plain)).expect("json");
         assert!(stats.get("reasoning_tokens").is_none(), "{stats}");
     }
 }

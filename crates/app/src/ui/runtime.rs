@@ -159,6 +159,7 @@ pub(super) fn generate_request(id: RequestId, s: &RunSettings, prompt: Option<Pr
         max_tokens: s.max_tokens,
         stop: s.stop.clone(),
         ignore_eos: s.ignore_eos || s.bench,
+        thinking: s.thinking,
     }
 }
 

@@ -195,7 +195,7 @@ fn handle(state: Shared, req: Request, file: Option<File>) {
                 clear_active(&state, id);
             });
         }
-        Request::Generate { id, prompt, sampling, max_tokens, stop, ignore_eos } => {
+        Request::Generate { id, prompt, sampling, max_tokens, stop, ignore_eos, thinking } => {
             let Some(model) = state.borrow().model.clone() else {
                 fail(id, ErrorKind::State, "no model is loaded yet: load one first");
                 return;
@@ -211,6 +211,7 @@ fn handle(state: Shared, req: Request, file: Option<File>) {
                     stop,
                     ignore_eos,
                     n_ctx: None,
+                    thinking,
                 };
                 if let Err(e) = generate(id, &model, prompt, opts, lose_after, &flag).await {
                     if e.kind == ErrorKind::DeviceLost {
