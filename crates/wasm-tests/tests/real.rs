@@ -7,14 +7,18 @@
 //! `scripts/real-models.sh`'s folder; its address is baked in at build time
 //! (`ARBITRE_REAL_URL`).
 //!
-//! CI runs a subset sized for two cores: two conversations on the CPU, one on WebGPU
-//! (SwiftShader), the perplexity of the default model's Q4_1 file. The feature `real-full`
-//! adds every conversation and the Q4_0 and Q4_K_M files:
+//! CI runs a subset sized for two cores: two conversations on the CPU and the perplexity of
+//! the default model's Q4_1 file. The feature `real-full` adds every conversation, one on WebGPU
+//! (SwiftShader: with Chromium 156.0.8078.114 it did not finish within the binary's 600 s on two
+//! cores, twice on 2026-12-06; real weights on WebGPU are checked natively on lavapipe in CI),
+//! and the Q4_0 and Q4_K_M files:
 //! `scripts/test-wasm.sh --release --locked --test real --features real-full`.
 #![cfg(target_arch = "wasm32")]
 
+#[cfg(feature = "real-full")]
+use arbitre_engine::WebGpuBackend;
 use arbitre_engine::perplexity::{Reference, Scores, compare, n_scored, score_window, windows};
-use arbitre_engine::{Backend, CpuBackend, Engine, GenerateOptions, Message, SamplingParams, Step, WebGpuBackend};
+use arbitre_engine::{Backend, CpuBackend, Engine, GenerateOptions, Message, SamplingParams, Step};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -82,6 +86,7 @@ async fn f32_greedy_chats_equal_llama_cpp_in_wasm() {
     console_log!("F32 chats in wasm (CPU): {:.1} s", (now_ms() - start) / 1000.0);
 }
 
+#[cfg(feature = "real-full")]
 #[wasm_bindgen_test]
 async fn f32_greedy_chats_equal_llama_cpp_on_webgpu_in_chromium() {
     let backend = WebGpuBackend::request().await.expect("headless Chromium with --enable-unsafe-webgpu has WebGPU");
