@@ -54,14 +54,13 @@ pub fn answer(text: &str) -> &str {
 /// provider reports only a total (a reasoning block in the content of an OpenAI-compatible
 /// answer). Zero when `text` has no reasoning block.
 pub fn estimate_reasoning_tokens(text: &str, total_tokens: u64) -> u64 {
-    let Some(reasoning) = split(text).reasoning else { return 0 };
+    let s = split(text);
     let all = text.chars().count() as u64;
-    if all == 0 {
+    if s.reasoning.is_none() || all == 0 {
         return 0;
     }
-    // Tags count with the reasoning: everything up to the answer.
-    let answer = split(text).answer.chars().count() as u64;
-    let share = (all - answer).max(reasoning.chars().count() as u64);
+    // Tags count with the reasoning: everything before the answer.
+    let share = all - s.answer.chars().count() as u64;
     (total_tokens * share + all / 2) / all
 }
 
